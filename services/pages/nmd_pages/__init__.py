@@ -1,0 +1,1 @@
+"""The pages service: the campaign's public face (countdown, partner directory, story wall, page views)."""

@@ -1,0 +1,38 @@
+"""The stories worker: `python -m nmd_stories.worker`. It relays the outbox; the service consumes no topic."""
+
+from __future__ import annotations
+
+import threading
+
+from nmd_runtime import database, logs, observability, settings
+from nmd_runtime import tables as runtime_tables
+from nmd_runtime.worker import run_worker
+from sqlalchemy import Engine
+
+from nmd_stories.tables import metadata
+
+HEALTH_PORT = settings.declare(
+    "STORIES_WORKER_HEALTH_PORT",
+    "9103",
+    "Port of the stories worker's /healthz, /readyz and /metrics (0: any free port).",
+)
+
+
+def run(engine: Engine, stop: threading.Event | None = None) -> None:
+    """Migrate, then relay the outbox until stopped (tests call this from a thread with their own `stop`)."""
+    database.migrate(engine, runtime_tables.metadata, metadata)
+    run_worker(engine, [], relay=True, stop=stop)
+
+
+def main() -> None:
+    logs.configure_logging("stories-worker")
+    engine = database.make_engine(settings.database_url("stories"))
+    server = observability.worker_health_server(int(HEALTH_PORT.read()), [observability.database_check(engine)])
+    try:
+        run(engine)
+    finally:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Stand-ins for third-party services the platform calls over HTTP (never for our own infrastructure)."""
