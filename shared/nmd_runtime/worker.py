@@ -30,8 +30,10 @@ def run_worker(
     if relay:
         loops.append(Relay(engine).run)
     loops += [EventConsumer(engine, subscription).run for subscription in subscriptions]
+    failed = threading.Event()
     threads = [
-        threading.Thread(target=_guarded(loop, stop), name=loop.__qualname__, daemon=True) for loop in loops
+        threading.Thread(target=_guarded(loop, stop, failed), name=loop.__qualname__, daemon=True)
+        for loop in loops
     ]
     for thread in threads:
         thread.start()
