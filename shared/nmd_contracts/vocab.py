@@ -39,6 +39,9 @@ STORY_ROLES = ("mentor", "mentee", "organisation", "other")
 # Where the submitter allowed the story to be used (consent per channel).
 STORY_USAGES = ("story_wall", "newsletter", "social_media")
 
+# Why a published story was taken off the wall for now: a moderator's decision, or enough visitor reports.
+UNPUBLISH_REASONS = ("moderator", "reports")
+
 SUBSCRIBER_INTERESTS = ("campaign_news", "mentoring_stories", "partner_news", "events", "resources")
 
 UNSUBSCRIBE_METHODS = ("link", "one_click", "preferences", "staff", "email_client")

@@ -1,5 +1,6 @@
-"""Through the real broker: partner and story events appear on the pages, withdrawals remove them, and a replay
-from the beginning of the topics rebuilds the same read models."""
+"""Through the real broker: partner and story events appear on the pages, unpublishing hides a story until it is
+published again, withdrawals remove them, and a replay from the beginning of the topics rebuilds the same read
+models."""
 
 from __future__ import annotations
 
@@ -92,6 +93,7 @@ def test_events_appear_and_withdrawals_remove_them_and_a_replay_rebuilds(app, en
     wait_for(lambda: f"She listened {story_slug}" in _body(client, "/stories")[1], 60, message="story not on wall")
     status, page = _body(client, f"/story/{story_slug}")
     assert status == 200 and "My mentor listened." in page and "<script>" not in page
+    assert f'href="/stories/report/{story_id}"' in page
     assert f"/story/{story_slug}" in _body(client, "/stories?theme=networking")[1]
     assert f"/story/{story_slug}" not in _body(client, "/stories?theme=accountability")[1]
     wait_for(lambda: len(_rows(engine, [sub_a, sub_b])[2]) == 2, 60, message="subscribers not counted")
@@ -112,6 +114,21 @@ def test_events_appear_and_withdrawals_remove_them_and_a_replay_rebuilds(app, en
     wait_for(lambda: f"Hillside Academy {partner_slug}" in _body(client, f"/partner/{partner_slug}")[1], 60)
     wait_for(lambda: _rows(engine, [story_id])[1][0]["featured"], 60, message="story not featured")
     assert len(_rows(engine, [sub_a, sub_b])[2]) == 2
+
+    # Unpublishing takes the story off for now; publishing it again brings it back, no longer featured.
+    upstream.send(
+        "story.unpublished", story_id, {"story_id": story_id, "reason": "reports", "unpublished_at": NOW}
+    )
+    wait_for(lambda: _body(client, f"/story/{story_slug}")[0] == 404, 60, message="unpublished story still shown")
+    assert story_slug not in _body(client, "/stories")[1] and story_slug not in _body(client, "/")[1]
+    upstream.send(
+        "story.published",
+        story_id,
+        story_data(story_id, story_slug, f"She listened {story_slug}", themes=["networking", "role_model"]),
+    )
+    wait_for(lambda: f"She listened {story_slug}" in _body(client, "/stories")[1], 60, message="story not back")
+    assert _body(client, f"/story/{story_slug}")[0] == 200
+    assert _rows(engine, [story_id])[1][0]["featured"] is False
 
     # Withdrawals remove; an unsubscribe stops counting.
     upstream.send("partner.withdrawn", partner_id, {"partner_id": partner_id, "withdrawn_at": NOW})

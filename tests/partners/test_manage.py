@@ -147,3 +147,24 @@ def test_bad_manage_links(client: Any, token: str) -> None:
     assert client.get(f"/partners/manage/{token}").status_code == 404
     assert client.post(f"/partners/manage/{token}/withdraw").status_code == 404
     assert client.patch(f"/api/partners/manage/{token}", json={}).status_code == 404
+
+
+def test_a_new_logo_is_kept_when_the_rest_of_the_form_has_mistakes(
+    client: Any, engine: Engine, approved: tuple[str, str]
+) -> None:
+    import io
+
+    from tests.partners.conftest import png_bytes
+
+    _partner_id, token = approved
+    first = client.post(
+        f"/partners/manage/{token}",
+        content_type="multipart/form-data",
+        data={**listing_form(country="XX"), "logo": (io.BytesIO(png_bytes()), "logo.png", "image/png")},
+    )
+    assert first.status_code == 422
+    key = first.get_data(as_text=True).split('name="logo_key" value="')[1].split('"')[0]
+    second = client.post(f"/partners/manage/{token}", data={**listing_form(), "logo_key": key})
+    assert second.status_code == 303
+    [updated] = of_type(engine, "partner.updated")
+    assert updated.data["logo_url"].endswith(key)

@@ -381,3 +381,13 @@ def test_unconfirmed_applications_lapse_after_thirty_days(client: Any, engine: E
     assert [e.subject for e in of_type(engine, "partner.withdrawn")] == [partner_id]
     # The address and the website are free again.
     register(client)
+
+
+def test_terms_changed_while_the_form_was_open(client: Any, engine: Engine) -> None:
+    response = client.post("/partners/register", data=form_data(terms_version="2020-01-01"))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "terms have changed" in field_errors(html)["accept_terms"]
+    assert f'name="terms_version" value="{TERMS_VERSION}"' in html
+    assert 'name="accept_terms" value="yes" checked' not in html
+    assert count(engine) == 0

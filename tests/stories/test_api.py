@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -21,6 +22,13 @@ def _counts(app: Flask) -> tuple[int, int]:
             conn.execute(select(func.count()).select_from(stories)).scalar_one(),
             conn.execute(select(func.count()).select_from(outbox)).scalar_one(),
         )
+
+
+def _events(app: Flask, story_id: str) -> list[tuple[str, dict]]:
+    """The story's events in the outbox, oldest first: (type, data)."""
+    with engine(app).connect() as conn:
+        query = select(outbox.c.value).where(outbox.c.key == story_id).order_by(outbox.c.id)
+        return [(event["type"], event["data"]) for event in map(json.loads, conn.execute(query).scalars())]
 
 
 def _published(app: Flask, client: FlaskClient, **changes: object) -> str:
@@ -95,10 +103,21 @@ def test_enough_reports_hide_a_story_until_a_moderator_publishes_it_again(
     form = client.post(f"/stories/report/{story_id}", data={"reason": "personal_data"})
     assert form.status_code == 200 and "Thank you" in form.get_data(as_text=True)
     assert client.get(f"/api/stories/{story_id}").status_code == 404
+    kind, hidden = _events(app, story_id)[-1]
+    assert (kind, set(hidden), hidden["reason"]) == (
+        "story.unpublished",
+        {"story_id", "reason", "unpublished_at"},
+        "reports",
+    )
     queue = staff.get("/stories/staff/?status=hidden&flag=reported").get_data(as_text=True)
     assert f"/stories/staff/{story_id}" in queue
+    # Already off the wall: another report, or a moderator unpublishing it, is not announced again.
+    assert client.post(f"/api/stories/{story_id}/reports", json={"reason": "spam"}).status_code == 202
+    assert staff.post(f"/stories/staff/{story_id}/unpublish", data={"csrf_token": csrf}).status_code == 303
+    assert [kind for kind, _ in _events(app, story_id)].count("story.unpublished") == 1
     assert staff.post(f"/stories/staff/{story_id}/publish", data={"csrf_token": csrf}).status_code == 303
     assert client.get(f"/api/stories/{story_id}").status_code == 200
+    assert _events(app, story_id)[-1][0] == "story.published"
     assert "/stories/staff/" + story_id not in staff.get("/stories/staff/?status=all&flag=reported").get_data(
         as_text=True
     )
@@ -122,6 +141,8 @@ def test_a_moderator_edits_and_unpublishes(
     assert too_short.status_code == 422 and 'id="f-story-error"' in too_short.get_data(as_text=True)
     assert staff.post(f"/stories/staff/{story_id}/unpublish", data={"csrf_token": csrf}).status_code == 303
     assert client.get(f"/api/stories/{story_id}").status_code == 404
+    kind, unpublished = _events(app, story_id)[-1]
+    assert (kind, unpublished["story_id"], unpublished["reason"]) == ("story.unpublished", story_id, "moderator")
     assert (
         staff.post(f"/stories/staff/{story_id}/feature", data={"csrf_token": csrf, "featured": "yes"}).status_code
         == 409

@@ -1,4 +1,5 @@
-"""A story's whole life through the real broker: submit, redact, publish, feature, withdraw; and a rejection."""
+"""A story's whole life through the real broker: submit, redact, publish, unpublish, publish again, feature,
+withdraw; and a rejection."""
 
 from __future__ import annotations
 
@@ -83,6 +84,17 @@ def test_submit_redact_publish_feature_withdraw(
         assert told["context"]["story_url"].endswith(f"/story/{published.data['slug']}")
         assert client.get(f"/api/stories/{story_id}").json["title"] == "The mentor who believed in me"
 
+        # Taken off the wall and put back: nothing erased, the same public story announced again.
+        assert staff.post(f"/stories/staff/{story_id}/unpublish", data={"csrf_token": csrf}).status_code == 303
+        unpublished = events.wait_for(lambda e: e.subject == story_id and e.type == "story.unpublished")
+        assert (set(unpublished.data), unpublished.data["reason"]) == (
+            {"story_id", "unpublished_at", "reason"},
+            "moderator",
+        )
+        assert staff.post(f"/stories/staff/{story_id}/publish", data={"csrf_token": csrf}).status_code == 303
+        back = events.wait_for(lambda e: e.type == "story.published" and e.subject == story_id and e != published)
+        assert back.data == published.data
+
         form = {"csrf_token": csrf, "featured": "yes"}
         assert staff.post(f"/stories/staff/{story_id}/feature", data=form).status_code == 303
         featured = events.wait_for(lambda e: e.subject == story_id and e.type == "story.featured")
@@ -102,6 +114,8 @@ def test_submit_redact_publish_feature_withdraw(
         assert (row["status"], row["title"], row["body"], row["contact_email"]) == ("withdrawn", None, None, None)
         assert [e.type for e in events.of(story_id)] == [
             "story.submitted",
+            "story.published",
+            "story.unpublished",
             "story.published",
             "story.featured",
             "story.withdrawn",

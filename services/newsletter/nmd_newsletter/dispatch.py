@@ -1,7 +1,8 @@
-"""Starting an issue: fix its audience, freeze its content, cut it into batch commands, all in one transaction.
+"""Starting an issue: fix its audience, freeze its content, cut it into batches, queue a command per batch.
 
-Either the whole audience, every batch's ledger row and every `newsletter.batch_requested` command are committed,
-or none is: a crash mid-start leaves the issue scheduled, and it starts again from scratch.
+The audience, the content and every batch's ledger row commit in one transaction (a crash before leaves the issue
+scheduled; it starts again from scratch). The commands follow in chunks, each chunk committing with the count of
+commands queued, so a crash mid-way is resumed where it stopped, and senders start on the first batches at once.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from nmd_contracts.registry import REGISTRY
 from nmd_contracts.vocab import MAX_BATCH_RECIPIENTS
 from nmd_runtime import context
 from nmd_runtime.outbox import publish, record
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, String, and_, cast, func, insert, literal, or_, select, text, update
 
 from nmd_newsletter import SOURCE
 from nmd_newsletter.issues import render_issue
@@ -102,20 +103,31 @@ def batch_command(issue: Any, batch_id: str, batch_number: int, recipients: list
                  traceparent=context.traceparent.get())
 
 
-def queue_batch(conn: Connection, issue: Any, batch_number: int, batch_id: str | None = None) -> int:
+def batch_id_for(issue_id: str, batch_number: int) -> str:
+    return f"{issue_id}:{batch_number}"
+
+
+def create_batches(conn: Connection, issue_id: str) -> None:
+    """One ledger row per batch, made from the audience inside the database."""
+    batch_id = literal(f"{issue_id}:") + cast(issue_recipients.c.batch_number, String)
+    per_batch = (select(literal(issue_id), batch_id, issue_recipients.c.batch_number, func.count(),
+                        literal("queued"), literal(0), literal(False), literal(0), literal(0), literal(now()))
+                 .where(issue_recipients.c.issue_id == issue_id).group_by(issue_recipients.c.batch_number))
+    conn.execute(insert(issue_batches).from_select(
+        ["issue_id", "batch_id", "batch_number", "recipient_count", "status", "attempts", "processed_seen",
+         "sent_count", "skipped_count", "updated_at"], per_batch))
+
+
+def queue_batch(conn: Connection, issue: Any, batch_number: int) -> int:
     recipients = batch_recipients(conn, issue.issue_id, batch_number)
-    if not recipients:
-        return 0
-    if batch_id is None:
-        batch_id = str(uuid.uuid4())
-        conn.execute(insert(issue_batches).values(
-            batch_id=batch_id, issue_id=issue.issue_id, batch_number=batch_number, recipient_count=len(recipients),
-            status="queued", attempts=0, processed_seen=False, sent_count=0, skipped_count=0, updated_at=now()))
-    record(conn, batch_command(issue, batch_id, batch_number, recipients))
+    if recipients:
+        record(conn, batch_command(issue, batch_id_for(issue.issue_id, batch_number), batch_number, recipients))
     return len(recipients)
 
 
 def start_issue(engine: Engine, issue_id: str) -> bool:
+    """Fix the audience, freeze the content and make every batch's ledger row, in one transaction; the commands
+    follow in chunks (queue_commands), so the first batches are on their way while later ones are still cut."""
     with engine.begin() as conn:
         claimed = conn.execute(update(issues).where(issues.c.issue_id == issue_id, issues.c.status == "scheduled")
                                .values(status="sending", started_at=now()))
@@ -125,15 +137,35 @@ def start_issue(engine: Engine, issue_id: str) -> bool:
         html, text_body = render_issue(conn, issue)
         count = fix_audience(conn, issue_id, interests_list(issue.audience_interests))
         batch_count = math.ceil(count / BATCH_SIZE)
+        create_batches(conn, issue_id)
         conn.execute(update(issues).where(issues.c.issue_id == issue_id).values(
-            html=html, text=text_body, recipient_count=count, batch_count=batch_count))
-        issue = conn.execute(select(issues).where(issues.c.issue_id == issue_id)).one()
-        for batch_number in range(1, batch_count + 1):
-            queue_batch(conn, issue, batch_number)
+            html=html, text=text_body, recipient_count=count, batch_count=batch_count, batches_queued=0))
         if count == 0:
             complete(conn, issue_id)
     log.info("issue %s started: %s recipients in %s batches", issue_id, count, batch_count)
+    queue_commands(engine, issue_id)
     return True
+
+
+def queue_commands(engine: Engine, issue_id: str, chunk: int = 10) -> None:
+    """Put the issue's remaining batch commands in the outbox, `chunk` per transaction. Resumable: the count queued
+    commits with the commands, so a dispatcher that dies mid-way is continued by the next one."""
+    while True:
+        with engine.begin() as conn:
+            issue = conn.execute(select(issues).where(issues.c.issue_id == issue_id)
+                                 .with_for_update(skip_locked=True)).first()
+            if issue is None or issue.status not in ("sending", "paused") or issue.batches_queued >= issue.batch_count:
+                return
+            last = min(issue.batches_queued + chunk, issue.batch_count)
+            for batch_number in range(issue.batches_queued + 1, last + 1):
+                queue_batch(conn, issue, batch_number)
+            conn.execute(update(issues).where(issues.c.issue_id == issue_id).values(batches_queued=last))
+
+
+def unqueued_issues(conn: Connection) -> list[str]:
+    rows = conn.execute(select(issues.c.issue_id).where(issues.c.status.in_(("sending", "paused")),
+                                                        issues.c.batches_queued < issues.c.batch_count))
+    return [r.issue_id for r in rows]
 
 
 def complete(conn: Connection, issue_id: str) -> None:
@@ -153,7 +185,7 @@ def requeue_held(conn: Connection, issue_id: str) -> None:
     for batch in held:
         conn.execute(update(issue_batches).where(issue_batches.c.batch_id == batch.batch_id)
                      .values(status="queued", updated_at=now()))
-        queue_batch(conn, issue, batch.batch_number, batch.batch_id)
+        queue_batch(conn, issue, batch.batch_number)
 
 
 def run(engine: Engine, stop: threading.Event, interval: float = 1.0) -> None:
@@ -161,9 +193,11 @@ def run(engine: Engine, stop: threading.Event, interval: float = 1.0) -> None:
     while not stop.is_set():
         try:
             with engine.connect() as conn:
-                due = due_issues(conn)
+                due, unfinished = due_issues(conn), unqueued_issues(conn)
             for issue_id in due:
                 start_issue(engine, issue_id)
+            for issue_id in unfinished:
+                queue_commands(engine, issue_id)
         except Exception:  # noqa: BLE001 - a failed start rolls back whole; log and try again next round
             log.exception("starting issues failed")
         stop.wait(interval)

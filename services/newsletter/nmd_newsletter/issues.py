@@ -87,7 +87,7 @@ def create_issue(conn: Connection, data: dict[str, Any], author: str) -> str:
     conn.execute(insert(issues).values(
         issue_id=issue_id, subject=data["subject"], body_markdown=data["body_markdown"],
         audience_interests=interests_column(data["audience_interests"]), status="draft", created_at=now(),
-        created_by=author, recipient_count=0, batch_count=0, batches_done=0, sent_count=0, skipped_count=0))
+        created_by=author, recipient_count=0, batch_count=0, batches_queued=0, batches_done=0, sent_count=0, skipped_count=0))
     return issue_id
 
 

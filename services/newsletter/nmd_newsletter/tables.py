@@ -53,6 +53,8 @@ issues = Table(
     Column("text", Text),
     Column("recipient_count", Integer, nullable=False, default=0),
     Column("batch_count", Integer, nullable=False, default=0),
+    # How many batch commands are in the outbox: they are queued in chunks, so senders start within seconds.
+    Column("batches_queued", Integer, nullable=False, default=0),
     Column("batches_done", Integer, nullable=False, default=0),
     Column("sent_count", Integer, nullable=False, default=0),
     Column("skipped_count", Integer, nullable=False, default=0),

@@ -1,7 +1,8 @@
 """The story wall: published stories, read only from stories.events, at /stories and /story/<slug>.
 
-Only stories whose submitter allowed the story wall are kept. A withdrawal deletes the story and folds its page
-address out of the page-view counts, so nothing of it stays behind.
+Only stories whose submitter allowed the story wall are kept. Unpublishing (by a moderator, or after visitor
+reports) takes a story off until it is published again. A withdrawal deletes the story and folds its page address
+out of the page-view counts, so nothing of it stays behind.
 """
 
 from __future__ import annotations
@@ -99,6 +100,14 @@ def on_story_featured(conn: Connection, event: Event) -> None:
     tables.bump_version(conn)
 
 
+def on_story_unpublished(conn: Connection, event: Event) -> None:
+    """Off the wall for now (a moderator's decision or visitor reports): only the row goes. Its page-view counts
+    stay, because a later story.published brings the story back at the same address."""
+    removed = conn.execute(delete(stories).where(stories.c.story_id == event.data["story_id"]))
+    if removed.rowcount:
+        tables.bump_version(conn)
+
+
 def on_story_withdrawn(conn: Connection, event: Event) -> None:
     _remove(conn, event.data["story_id"])
 
@@ -115,6 +124,7 @@ def _remove(conn: Connection, story_id: str) -> None:
 HANDLERS = {
     "story.published": on_story_published,
     "story.featured": on_story_featured,
+    "story.unpublished": on_story_unpublished,
     "story.withdrawn": on_story_withdrawn,
 }
 

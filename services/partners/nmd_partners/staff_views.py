@@ -176,6 +176,7 @@ def edit(partner_id: str) -> Any:
     request.max_content_length = FORM_BODY_LIMIT
     found = application(partner_id)
     errors: dict[str, str] = {}
+    status = 422
     logo_key = form_logo(errors)
     extra = {"logo_key": logo_key, "remove_logo": bool(request.form.get("remove_logo"))}
     data = load_form(s.ListingUpdateSchema(), LISTING_TEXT_FIELDS, extra, errors)
@@ -183,15 +184,16 @@ def edit(partner_id: str) -> Any:
         try:
             _updated, replaced = lifecycle.update_listing(engine(), found["id"], data)
         except PartnerError as error:
-            errors[error.field] = error.message
+            errors[error.field], status = error.message, error.status
         else:
             lifecycle.delete_logo(replaced)
             return redirect(f"/partners/staff/{found['id']}?done=saved", code=303)
     return page(
         "partners/staff/edit.html",
-        422,
+        status,
         partner=found,
         values=request.form.to_dict(),
         errors=errors,
         logo_url=lifecycle.logo_url(found),
+        logo_key=logo_key,
     )

@@ -278,6 +278,7 @@ def manage(token: str) -> Any:
     if isinstance(found, Response):
         return found
     errors: dict[str, str] = {}
+    status = 422
     logo_key = form_logo(errors)
     extra = {"logo_key": logo_key, "remove_logo": bool(request.form.get("remove_logo"))}
     data = load_form(
@@ -289,13 +290,14 @@ def manage(token: str) -> Any:
                 engine(), found["id"], data, allowed=lifecycle.LISTING_FIELDS + lifecycle.CONTACT_FIELDS
             )
         except PartnerError as error:
-            errors[error.field] = error.message
+            errors[error.field], status = error.message, error.status
         else:
             lifecycle.delete_logo(replaced)
             return redirect(f"/partners/manage/{token}?saved=1", code=303)
     return page(
         "partners/manage.html",
-        422,
+        status,
+        logo_key=logo_key,
         token=token,
         partner=found,
         values=request.form.to_dict(),

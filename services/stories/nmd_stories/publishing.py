@@ -21,6 +21,8 @@ EDITABLE = ("submitted", "published", "unpublished", "hidden")
 PUBLISHABLE = ("submitted", "unpublished", "hidden")
 REJECTABLE = ("submitted", "unpublished", "hidden")
 ON_THE_WALL = ("published",)
+# story.unpublished's reason for each way off the wall.
+UNPUBLISH_REASONS = {"unpublished": "moderator", "hidden": "reports"}
 
 
 class Refused(Exception):
@@ -129,11 +131,17 @@ def feature(conn: Connection, story_id: str, featured: bool, now: datetime) -> d
 def take_down(conn: Connection, story_id: str, status: str, now: datetime) -> dict[str, Any]:
     """Off the wall until a moderator publishes it again: `unpublished` by a moderator, `hidden` after reports.
 
-    No v1 event says "off the wall for now" (story.withdrawn means erase everything, which this is not), so read
-    models are not told yet; a `story.unpublished` event type has been proposed for it.
+    Read models are told with story.unpublished (not story.withdrawn, which means erase everything); a later
+    story.published puts the story back. A hidden story a moderator then unpublishes is already off the wall, so
+    only leaving "published" is announced.
     """
     story = _story(conn, story_id, ("published", "hidden"), "taken down")
-    return _save(conn, story, now, status=status, featured=False)
+    was_on_the_wall = story["status"] in ON_THE_WALL
+    story = _save(conn, story, now, status=status, featured=False)
+    if was_on_the_wall:
+        data = {"story_id": story_id, "reason": UNPUBLISH_REASONS[status], "unpublished_at": now}
+        outbox.publish(conn, "story.unpublished", story_id, data, source=SOURCE)
+    return story
 
 
 def edit(

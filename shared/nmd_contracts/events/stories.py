@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 
 from nmd_contracts import fields as f
 from nmd_contracts.registry import event
-from nmd_contracts.vocab import MENTOR_ROLES, STORY_ROLES, STORY_USAGES
+from nmd_contracts.vocab import MENTOR_ROLES, STORY_ROLES, STORY_USAGES, UNPUBLISH_REASONS
 
 
 def _themes(**kwargs: object) -> fields.List:
@@ -68,6 +68,18 @@ class StoryFeatured(Schema):
     story_id = f.entity_id(required=True)
     featured = fields.Boolean(required=True)
     changed_at = f.UtcDateTime(required=True)
+
+
+@event("story.unpublished")
+class StoryUnpublished(Schema):
+    """A published story is off the wall for now, but kept: a moderator unpublished it (reason "moderator"), or
+    visitor reports hid it pending review ("reports"). Read models drop it; unlike story.withdrawn nothing is
+    erased, and a later story.published puts it back.
+    """
+
+    story_id = f.entity_id(required=True)
+    reason = f.one_of(UNPUBLISH_REASONS, required=True)
+    unpublished_at = f.UtcDateTime(required=True)
 
 
 @event("story.withdrawn")

@@ -1,0 +1,48 @@
+"""gunicorn settings of every web process: `gunicorn -c python:infra.gunicorn_config ...`.
+
+Command-line options (the bind address, say) override these.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from nmd_runtime import observability, settings
+
+WEB_CONCURRENCY = settings.declare(
+    "WEB_CONCURRENCY", "2", "gunicorn worker processes per web process (more than one: set PROMETHEUS_MULTIPROC_DIR)."
+)
+WEB_THREADS = settings.declare("WEB_THREADS", "4", "Threads per gunicorn worker process.")
+WEB_TIMEOUT = settings.declare("WEB_TIMEOUT", "30", "Seconds before gunicorn restarts a worker stuck on a request.")
+
+workers = int(WEB_CONCURRENCY.read())
+threads = int(WEB_THREADS.read())
+worker_class = "gthread"
+timeout = int(WEB_TIMEOUT.read())
+graceful_timeout = 20
+# One JSON line per request comes from the app's own logs; gunicorn's access log would repeat it.
+accesslog = None
+errorlog = "-"
+loglevel = settings.env("LOG_LEVEL").lower()
+# Only the proxy in front (gateway, nginx, the ingress controller) may set X-Forwarded-Proto.
+FORWARDED_ALLOW_IPS = settings.declare(
+    "FORWARDED_ALLOW_IPS",
+    "127.0.0.1,::1",
+    "Peers whose X-Forwarded-Proto gunicorn believes: the proxy in front ('*' in a cluster network).",
+)
+forwarded_allow_ips = FORWARDED_ALLOW_IPS.read()
+
+
+def on_starting(_server: Any) -> None:
+    # The metrics folder must start empty, or a restart would add the previous run's counters to the new ones.
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    observability.gunicorn_child_exit(server, worker)
