@@ -67,14 +67,13 @@ def load_subscribers(url: str, count: int) -> float:
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    """A child process; its log goes to var/bench/<module>-<time>.log."""
+    folder = REPO / "var" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    module = args[args.index("-m") + 1] if "-m" in args else args[0]
+    log = open(folder / f"{module}-{time.time_ns()}.log", "w")  # noqa: SIM115 - the child owns it
+    return subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=log,
+                            text=True)
 
 
 def fake_stats() -> dict:
@@ -189,10 +188,12 @@ def main() -> None:
 
     issue_id = create_issue(url)
     started = time.perf_counter()
-    accepted, peaks, last_print = 0, dict.fromkeys(processes, 0.0), 0.0
+    accepted, peaks, last_print, first_accept = 0, dict.fromkeys(processes, 0.0), 0.0, None
     while accepted < options.subscribers and time.perf_counter() - started < options.timeout:
         time.sleep(0.5)
         accepted = fake_stats()["recipients"]
+        if accepted and first_accept is None:
+            first_accept = time.perf_counter() - started
         for name, process in processes.items():
             if process.poll() is None:
                 peaks[name] = max(peaks[name], peak_rss_mb(process.pid))
@@ -217,11 +218,10 @@ def main() -> None:
     )
     print(f"elapsed: {elapsed:.1f}s  →  {stats['recipients'] / elapsed:,.0f} recipients/s")
     if row["started_at"] and row["completed_at"]:
-        print(
-            f"issue status {row['status']}: audience fixed and batches queued at "
-            f"+{(row['started_at'] - row['started_at']).total_seconds():.0f}s, completed after "
-            f"{(row['completed_at'] - row['started_at']).total_seconds():.1f}s"
-        )
+        print(f"issue {row['status']}: {row['sent_count']:,} sent in {row['batch_count']:,} batches, "
+              f"{(row['completed_at'] - row['started_at']).total_seconds():.1f}s from start to completed")
+    if first_accept is not None:
+        print(f"first recipient accepted {first_accept:.1f}s after the issue was scheduled")
     print("peak resident memory (VmHWM):")
     for name, peak in peaks.items():
         print(f"  {name:14s} {peak:7.1f} MB")

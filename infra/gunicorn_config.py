@@ -13,10 +13,14 @@ from typing import Any
 from nmd_runtime import observability, settings
 
 WEB_CONCURRENCY = settings.declare(
-    "WEB_CONCURRENCY", "2", "gunicorn worker processes per web process (more than one: set PROMETHEUS_MULTIPROC_DIR)."
+    "WEB_CONCURRENCY",
+    "2",
+    "gunicorn worker processes per web process (more than one: set PROMETHEUS_MULTIPROC_DIR).",
 )
 WEB_THREADS = settings.declare("WEB_THREADS", "4", "Threads per gunicorn worker process.")
-WEB_TIMEOUT = settings.declare("WEB_TIMEOUT", "30", "Seconds before gunicorn restarts a worker stuck on a request.")
+WEB_TIMEOUT = settings.declare(
+    "WEB_TIMEOUT", "30", "Seconds before gunicorn restarts a worker stuck on a request."
+)
 
 workers = int(WEB_CONCURRENCY.read())
 threads = int(WEB_THREADS.read())

@@ -13,33 +13,69 @@ the subscribers the same way a real one would be, so the removal reaches every r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from nmd_runtime import settings, tokens
 
 SAMPLE_BY = "sample-content"
 ORGANISATIONS = (
-    ("Riverside Academy", "school", "riverside-academy", "Manchester", "50-249",
-     "Every Year 12 student meets a mentor from a local employer on the day, and keeps meeting them all year."),
-    ("Northern Lights Charity", "charity", "northern-lights", "Leeds", "10-49",
-     "We pair young carers with volunteer mentors and host an open evening for new mentors on the day."),
-    ("Harbour Engineering Ltd", "business", "harbour-engineering", "Bristol", "250-999",
-     "Our engineers give an hour each to mentor apprentices, and we publish what they learned together."),
+    (
+        "Riverside Academy",
+        "school",
+        "riverside-academy",
+        "Manchester",
+        "50-249",
+        "Every Year 12 student meets a mentor from a local employer on the day, and keeps meeting them all year.",
+    ),
+    (
+        "Northern Lights Charity",
+        "charity",
+        "northern-lights",
+        "Leeds",
+        "10-49",
+        "We pair young carers with volunteer mentors and host an open evening for new mentors on the day.",
+    ),
+    (
+        "Harbour Engineering Ltd",
+        "business",
+        "harbour-engineering",
+        "Bristol",
+        "250-999",
+        "Our engineers give an hour each to mentor apprentices, and we publish what they learned together.",
+    ),
 )
 STORIES = (
-    ("The hour that changed my course", "mentee", "first_name", "Amira", ["sharing_knowledge", "mentee_needs"],
-     "I met my mentor through school when I had no idea what to do after sixth form. She never told me what to "
-     "choose; she asked questions until I could hear my own answer. A year on I am studying engineering."),
-    ("What mentoring taught me about listening", "mentor", "full_name", "David Okafor", ["trust_and_rapport"],
-     "I volunteered thinking I would pass on advice. Instead I learned to listen. My mentee did most of the "
-     "talking, and the best sessions were the ones where I said least and noticed most."),
-    ("Two apprentices, one mentor, three years", "organisation", "anonymous", None, ["emotional_support"],
-     "Our first mentoring pairs started as an experiment. Three years later every apprentice has a mentor, and "
-     "the mentors say they get as much from it as the apprentices do."),
+    (
+        "The hour that changed my course",
+        "mentee",
+        "first_name",
+        "Amira",
+        ["sharing_knowledge", "mentee_needs"],
+        "I met my mentor through school when I had no idea what to do after sixth form. She never told me what to "
+        "choose; she asked questions until I could hear my own answer. A year on I am studying engineering.",
+    ),
+    (
+        "What mentoring taught me about listening",
+        "mentor",
+        "full_name",
+        "David Okafor",
+        ["trust_and_rapport"],
+        "I volunteered thinking I would pass on advice. Instead I learned to listen. My mentee did most of the "
+        "talking, and the best sessions were the ones where I said least and noticed most.",
+    ),
+    (
+        "Two apprentices, one mentor, three years",
+        "organisation",
+        "anonymous",
+        None,
+        ["emotional_support"],
+        "Our first mentoring pairs started as an experiment. Three years later every apprentice has a mentor, and "
+        "the mentors say they get as much from it as the apprentices do.",
+    ),
 )
 SUBSCRIBERS = (("Sam (sample)", ["campaign_news", "mentoring_stories"]), ("Priya (sample)", ["partner_news"]))
 
@@ -60,11 +96,21 @@ def load_partners() -> list[str]:
     engine = make_engine()
     ids = []
     for name, kind, host, region, size, pledge in ORGANISATIONS:
-        data = RegistrationSchema().load({
-            "name": f"{name} (sample)", "type": kind, "website": f"https://{host}.example.org", "country": "GB",
-            "region": region, "size_band": size, "pledge": pledge, "contact_name": "Sample Contact",
-            "contact_email": f"partners+{host}@example.org", "listing_consent": True, "accept_terms": True,
-        })
+        data = RegistrationSchema().load(
+            {
+                "name": f"{name} (sample)",
+                "type": kind,
+                "website": f"https://{host}.example.org",
+                "country": "GB",
+                "region": region,
+                "size_band": size,
+                "pledge": pledge,
+                "contact_name": "Sample Contact",
+                "contact_email": f"partners+{host}@example.org",
+                "listing_consent": True,
+                "accept_terms": True,
+            }
+        )
         partner = lifecycle.register(engine, data)
         lifecycle.verify(engine, partner["id"])
         lifecycle.approve(engine, partner["id"], by=SAMPLE_BY)
@@ -83,11 +129,21 @@ def load_stories() -> list[str]:
     database.migrate(engine, runtime_tables.metadata, metadata)
     ids = []
     for number, (title, role, credit, name, themes, body) in enumerate(STORIES):
-        data = submission.StorySubmission().load({
-            "title": f"{title} (sample)", "story": body, "credit": credit, "display_name": name, "role": role,
-            "themes": themes, "country": "GB", "contact_email": f"stories+{number}@example.org",
-            "usage": ["story_wall", "newsletter"], "consent": True, "consent_version": submission.CURRENT_CONSENT,
-        })
+        data = submission.StorySubmission().load(
+            {
+                "title": f"{title} (sample)",
+                "story": body,
+                "credit": credit,
+                "display_name": name,
+                "role": role,
+                "themes": themes,
+                "country": "GB",
+                "contact_email": f"stories+{number}@example.org",
+                "usage": ["story_wall", "newsletter"],
+                "consent": True,
+                "consent_version": submission.CURRENT_CONSENT,
+            }
+        )
         with engine.begin() as conn:
             story = submission.submit(conn, data, _now())
             publishing.publish(conn, story["id"], _now())
@@ -141,10 +197,8 @@ def _remove_partners(ids: list[str]) -> None:
 
     engine = make_engine()
     for partner_id in ids:
-        try:
+        with contextlib.suppress(lifecycle.PartnerError):  # already gone
             lifecycle.withdraw(engine, partner_id, by=SAMPLE_BY)
-        except lifecycle.PartnerError:
-            pass  # already gone
     engine.dispose()
 
 
@@ -154,11 +208,8 @@ def _remove_stories(ids: list[str]) -> None:
 
     engine = database.make_engine(settings.database_url("stories"))
     for story_id in ids:
-        with engine.begin() as conn:
-            try:
-                withdrawal.withdraw(conn, story_id, _now())
-            except LookupError:
-                pass
+        with engine.begin() as conn, contextlib.suppress(LookupError):
+            withdrawal.withdraw(conn, story_id, _now())
     engine.dispose()
 
 

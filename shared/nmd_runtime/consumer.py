@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,8 @@ class Subscription:
     max_attempts: int = 5
     first_backoff: float = 0.2
     max_backoff: float = 10.0
+    # Records applied in one transaction: far fewer commits, same effect (see EventConsumer._process_chunk).
+    chunk_size: int = 200
     consumer_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,14 +54,7 @@ class EventConsumer:
     def run(self, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
-                batch = self.consumer.poll(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        if stop.is_set():
-                            break
-                        self._process(record, stop)
-                        self._done[TopicPartition(record.topic, record.partition)] = record.offset + 1
-                self.commit()
+                self._process_poll(stop, timeout_ms=500)
         finally:
             self.commit()
             self.consumer.close()
@@ -66,14 +62,39 @@ class EventConsumer:
 
     def poll_once(self, timeout_ms: int = 500) -> int:
         """Process one poll's worth of records (for tests and benchmarks driving the loop themselves)."""
+        return self._process_poll(threading.Event(), timeout_ms)
+
+    def _process_poll(self, stop: threading.Event, timeout_ms: int) -> int:
         count = 0
         for records in self.consumer.poll(timeout_ms=timeout_ms).values():
-            for record in records:
-                self._process(record, threading.Event())
-                self._done[TopicPartition(record.topic, record.partition)] = record.offset + 1
-                count += 1
+            for start in range(0, len(records), self.subscription.chunk_size):
+                if stop.is_set():
+                    break
+                chunk = records[start : start + self.subscription.chunk_size]
+                done = self._process_chunk(chunk, stop)
+                if done:
+                    self._done[TopicPartition(chunk[0].topic, chunk[0].partition)] = done[-1].offset + 1
+                count += len(done)
         self.commit()
         return count
+
+    def _process_chunk(self, chunk: list[Any], stop: threading.Event) -> list[Any]:
+        """Apply a run of one partition's records in one transaction; on anything unusual (an unreadable
+        message, a handler error, a race on the processed-events key) roll it all back and take the records
+        one at a time, in order, so retries and dead letters behave exactly as for a single message."""
+        try:
+            self._apply_chunk(chunk)
+            return chunk
+        except Exception as error:
+            log.info("chunk of %s fell back to one-by-one: %s", len(chunk), error)
+        done = []
+        for record in chunk:
+            try:
+                self._process(record, stop)
+            except _Stopping:
+                break  # not done: its offset stays uncommitted and it is redelivered after the restart
+            done.append(record)
+        return done
 
     def commit(self) -> None:
         if not self._done:
@@ -103,18 +124,43 @@ class EventConsumer:
                 return
             except Exception as error:
                 log.warning("handler failed for %s (attempt %s): %s", event.id, attempt, error)
+                if stop.is_set():
+                    raise _Stopping from error
                 if attempt == self.subscription.max_attempts:
                     self._dead_letters.write(record, self.subscription.group_id, error, attempts=attempt)
                     return
                 stop.wait(min(backoff, self.subscription.max_backoff) * random.uniform(0.5, 1.5))
                 backoff *= 2
 
+    def _apply_chunk(self, chunk: list[Any]) -> None:
+        events = [(record, from_kafka(record.value, record.headers)) for record in chunk]
+        group = self.subscription.group_id
+        with self.engine.begin() as conn:
+            seen = set(
+                conn.execute(
+                    select(processed_events.c.event_id).where(
+                        processed_events.c.consumer_group == group,
+                        processed_events.c.event_id.in_({event.id for _, event in events}),
+                    )
+                ).scalars()
+            )
+            applied = []
+            for record, event in events:
+                handler = self.subscription.handlers.get(event.type)
+                if handler is None or event.id in seen:
+                    continue
+                seen.add(event.id)
+                with _caused_by(event):
+                    handler(conn, event)
+                applied.append(_processed_row(group, record, event))
+            if applied:
+                conn.execute(insert(processed_events), applied)
+        self.handled += len(applied)
+
     def _apply_once(self, record: Any, event: Event, handler: Handler) -> None:
         group = self.subscription.group_id
-        token = context.correlation_id.set(event.correlationid or event.id)
-        trace = context.traceparent.set(event.traceparent)
         try:
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn, _caused_by(event):
                 seen = conn.execute(
                     select(processed_events.c.event_id).where(
                         processed_events.c.consumer_group == group, processed_events.c.event_id == event.id
@@ -123,24 +169,11 @@ class EventConsumer:
                 if seen:
                     return
                 handler(conn, event)
-                conn.execute(
-                    insert(processed_events).values(
-                        consumer_group=group,
-                        event_id=event.id,
-                        event_type=event.type,
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                        processed_at=datetime.now(UTC),
-                    )
-                )
+                conn.execute(insert(processed_events).values(**_processed_row(group, record, event)))
         except IntegrityError:
             # Another member of the group applied it first (during a rebalance): nothing left to do.
             if not self._already_processed(event.id):
                 raise
-        finally:
-            context.correlation_id.reset(token)
-            context.traceparent.reset(trace)
 
     def _already_processed(self, event_id: str) -> bool:
         with self.engine.connect() as conn:
@@ -153,6 +186,34 @@ class EventConsumer:
                 ).first()
                 is not None
             )
+
+
+class _Stopping(Exception):
+    """Shutdown came while a failing message was being retried: leave it for after the restart."""
+
+
+@contextmanager
+def _caused_by(event: Event) -> Iterator[None]:
+    """Events a handler publishes carry the correlation id of the event that caused them."""
+    token = context.correlation_id.set(event.correlationid or event.id)
+    trace = context.traceparent.set(event.traceparent)
+    try:
+        yield
+    finally:
+        context.correlation_id.reset(token)
+        context.traceparent.reset(trace)
+
+
+def _processed_row(group: str, record: Any, event: Event) -> dict[str, Any]:
+    return {
+        "consumer_group": group,
+        "event_id": event.id,
+        "event_type": event.type,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "processed_at": datetime.now(UTC),
+    }
 
 
 class _CommitBeforeRebalance(ConsumerRebalanceListener):

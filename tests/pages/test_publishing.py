@@ -94,10 +94,12 @@ def test_the_worker_job_publishes_to_a_folder_after_changes_settle(app, engine, 
     thread.start()
     try:
         story_file = tmp_path / "site" / "story" / story_slug / "index.html"
-        wait_for(story_file.exists, 30, message="first publish did not happen")
+        # The counter moves once a publish has finished, after its files are written.
+        wait_for(lambda: publisher.publishes >= 1 and story_file.exists(), 30, message="first publish did not happen")
         first = publisher.publishes
         apply(engine, "story.withdrawn", story_id, {"story_id": story_id, "withdrawn_at": NOW})
-        wait_for(lambda: not story_file.exists(), 30, message="withdrawn story still published")
+        wait_for(lambda: publisher.publishes > first, 30, message="no publish after the change")
+        assert not story_file.exists(), "withdrawn story still published"
         assert publisher.publishes == first + 1  # one change, one publish
         assert (tmp_path / "site" / "partner" / partner_slug / "index.html").exists()
         assert (tmp_path / "site" / "index.html").read_bytes() == app.test_client().get("/").get_data()

@@ -43,12 +43,14 @@ def apply(conn: Connection, event: Event) -> None:
     conn.execute(insert(applied).values(key=event.subject, seq=seq, event_id=event.id))
 
 
-def crash_once_at(seq_to_crash: int, flag: Path):
-    """A handler that SIGKILLs its own process the first time it reaches an event, before its commit."""
+def crash_once_after(events: int, flag: Path):
+    """A handler that SIGKILLs its own process, before the commit, when it reaches its n-th event (once)."""
+    seen = 0
 
     def handler(conn: Connection, event: Event) -> None:
-        seq = int(event.data["page"].rsplit("/", 1)[1])
-        if seq == seq_to_crash and not flag.exists():
+        nonlocal seen
+        seen += 1
+        if seen == events and not flag.exists():
             flag.touch()
             os.kill(os.getpid(), signal.SIGKILL)
         apply(conn, event)

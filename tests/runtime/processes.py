@@ -38,9 +38,14 @@ def relay() -> None:
 def consume() -> None:
     engine = make_engine(os.environ["TEST_DATABASE_URL"])
     migrate(engine, runtime_metadata, ledger.metadata)
-    crash_at = int(os.environ.get("CRASH_AT_SEQ", "0"))
-    handler = ledger.crash_once_at(crash_at, Path(os.environ["CRASH_FLAG"])) if crash_at else ledger.apply
-    subscription = Subscription(os.environ["GROUP"], [os.environ["TOPIC"]], {"page.viewed": handler})
+    crash_after = int(os.environ.get("CRASH_AFTER_EVENTS", "0"))
+    handler = ledger.crash_once_after(crash_after, Path(os.environ["CRASH_FLAG"])) if crash_after else ledger.apply
+    subscription = Subscription(
+        os.environ["GROUP"],
+        [os.environ["TOPIC"]],
+        {"page.viewed": handler},
+        chunk_size=int(os.environ.get("CHUNK", "200")),
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     EventConsumer(engine, subscription).run(stop)

@@ -72,7 +72,10 @@ def test_consumer_killed_before_committing_offsets_applies_nothing_twice(
     processes.start("relay")
     wait_for(lambda: unpublished(ledger_engine) == 0, timeout=120, message="outbox never drained")
 
-    crashed = processes.start("consume", TOPIC=topic, CRASH_AT_SEQ=str(PER_KEY // 2), CRASH_FLAG=str(flag))
+    # Small transactions, so several have committed (without their offsets) when the kill comes.
+    crashed = processes.start(
+        "consume", TOPIC=topic, CRASH_AFTER_EVENTS=str(TOTAL * 3 // 4), CRASH_FLAG=str(flag), CHUNK="10"
+    )
     assert crashed.wait(timeout=120) == -9
     applied_before_restart = ledger.applied_count(ledger_engine)
     committed_before_restart = sum(max(o, 0) for o in committed(own_broker.bootstrap, group, topic).values())

@@ -74,7 +74,7 @@ issue_recipients = Table(
 issue_batches = Table(
     "issue_batches",
     metadata,
-    Column("batch_id", String(36), primary_key=True),
+    Column("batch_id", String(64), primary_key=True),  # "<issue id>:<batch number>"
     Column("issue_id", String(36), nullable=False),
     Column("batch_number", Integer, nullable=False),
     Column("recipient_count", Integer, nullable=False),
