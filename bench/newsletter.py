@@ -72,8 +72,23 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     folder.mkdir(parents=True, exist_ok=True)
     module = args[args.index("-m") + 1] if "-m" in args else args[0]
     log = open(folder / f"{module}-{time.time_ns()}.log", "w")  # noqa: SIM115 - the child owns it
-    return subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=log,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=log, text=True
+    )
+
+
+def start_group_at_end(group: str, topic: str) -> None:
+    """The bench's fresh consumer group starts at the topic's end, not at a week of earlier runs' commands."""
+    from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+    from nmd_runtime.settings import kafka_settings
+
+    consumer = KafkaConsumer(**kafka_settings(), group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = consumer.end_offsets(partitions)
+        consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in ends.items()})
+    finally:
+        consumer.close()
 
 
 def fake_stats() -> dict:
@@ -161,6 +176,7 @@ def main() -> None:
         "SENDGRID_TIMEOUT": "30",
         "NEWSLETTER_GROUP_PREFIX": f"bench-{uuid.uuid4().hex[:6]}",
     }
+    start_group_at_end(f"{env['NEWSLETTER_GROUP_PREFIX']}-senders", "newsletter.deliveries")
     fake = start(
         [
             "tests.fakes.sendgrid_api",
@@ -218,8 +234,10 @@ def main() -> None:
     )
     print(f"elapsed: {elapsed:.1f}s  →  {stats['recipients'] / elapsed:,.0f} recipients/s")
     if row["started_at"] and row["completed_at"]:
-        print(f"issue {row['status']}: {row['sent_count']:,} sent in {row['batch_count']:,} batches, "
-              f"{(row['completed_at'] - row['started_at']).total_seconds():.1f}s from start to completed")
+        print(
+            f"issue {row['status']}: {row['sent_count']:,} sent in {row['batch_count']:,} batches, "
+            f"{(row['completed_at'] - row['started_at']).total_seconds():.1f}s from start to completed"
+        )
     if first_accept is not None:
         print(f"first recipient accepted {first_accept:.1f}s after the issue was scheduled")
     print("peak resident memory (VmHWM):")

@@ -137,8 +137,7 @@ def relay_throughput(events: int) -> tuple[float, float]:
     while relay.publish_pending():
         pass
     relay_elapsed = time.perf_counter() - start
-    consumer.wait(timeout=600)
-    result = json.loads(consumer.stdout.read())
+    result = json.loads(consumer.communicate(timeout=600)[0])
     return events / relay_elapsed, events / (result["last_applied"] - wall_start)
 
 
@@ -174,10 +173,10 @@ def steady_latency(rate: int, seconds: int) -> tuple[float, float, float]:
             time.sleep(pause)
         with engine.begin() as conn:
             record(conn, sample_event(i), topic=topic)
-    consumer.wait(timeout=600)
+    output = consumer.communicate(timeout=600)[0]
     stop.set()
     relay.join()
-    result = json.loads(consumer.stdout.read())
+    result = json.loads(output)
     ordered = sorted(result["latencies_ms"])
     return statistics.median(ordered), ordered[int(len(ordered) * 0.99)], max(ordered)
 
@@ -189,15 +188,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     args = parser.parse_args()
     size = len(to_kafka(sample_event(0))[1])
+    print(f"record size                  {size} bytes", flush=True)
     raw = raw_producer(args.events)
+    print(f"raw kafka-python producer    {raw:10.0f} events/s", flush=True)
     java = kafka_perf_tool(args.events, size)
+    print(f"Kafka ProducerPerformance    {java or float('nan'):10.0f} events/s", flush=True)
     relay, end_to_end = relay_throughput(args.events)
-    p50, p99, worst = steady_latency(args.rate, args.seconds)
-    print(f"record size                  {size} bytes")
-    print(f"raw kafka-python producer    {raw:10.0f} events/s")
-    print(f"Kafka ProducerPerformance    {java or float('nan'):10.0f} events/s")
     print(f"outbox relay                 {relay:10.0f} events/s  ({relay / raw:.2f} of raw kafka-python)")
-    print(f"outbox → consumer applied    {end_to_end:10.0f} events/s")
+    print(f"outbox → consumer applied    {end_to_end:10.0f} events/s", flush=True)
+    p50, p99, worst = steady_latency(args.rate, args.seconds)
     print(f"latency at {args.rate}/s for {args.seconds}s   p50 {p50:.1f} ms  p99 {p99:.1f} ms  max {worst:.1f} ms")
 
 

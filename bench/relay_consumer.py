@@ -29,7 +29,8 @@ def main() -> None:
             latencies.append((datetime.now(UTC) - event.time).total_seconds() * 1000)
 
     group = f"bench-{os.getpid()}"
-    consumer = EventConsumer(engine, Subscription(group, [os.environ["BENCH_TOPIC"]], {"page.viewed": count}))
+    subscription = Subscription(group, [os.environ["BENCH_TOPIC"]], {"page.viewed": count}, chunk_size=200)
+    consumer = EventConsumer(engine, subscription)
     stop = threading.Event()
     while applied < expected:
         consumer.poll_once(timeout_ms=200)

@@ -37,7 +37,9 @@ class Subscription:
     first_backoff: float = 0.2
     max_backoff: float = 10.0
     # Records applied in one transaction: far fewer commits, same effect (see EventConsumer._process_chunk).
-    chunk_size: int = 200
+    # Only for handlers whose whole effect is in `conn`: a handler with its own connection or an outside call
+    # (sending mail) must see each event commit on its own, so the default is one.
+    chunk_size: int = 1
     consumer_options: dict[str, Any] = field(default_factory=dict)
 
 

@@ -259,9 +259,15 @@ def csrf_valid() -> bool:
 
 
 def _check_csrf() -> None:
-    # Any state change made with a staff session's authority needs the token: forms send the field, scripts the
-    # header. Requests without a staff session (public forms, the SendGrid webhook) carry no authority to abuse.
-    if request.method in UNSAFE_METHODS and current_staff() is not None and not csrf_valid():
+    # A state change made with a staff session's authority needs the token: forms send the field, scripts the
+    # header. Public forms and the SendGrid webhook use no staff authority, so a signed-in member of staff can
+    # fill them in like anyone else.
+    if (
+        request.method in UNSAFE_METHODS
+        and current_staff() is not None
+        and _is_staff_view(current_app.view_functions.get(request.endpoint or ""))
+        and not csrf_valid()
+    ):
         web.abort_with(
             400,
             "This form has expired or did not come from this site; reload the page and try again.",

@@ -40,8 +40,20 @@ MAX_BYTES = 30 * 1024 * 1024
 MAX_CUSTOM_ARGS_BYTES = 10_000
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Headers SendGrid sets itself and refuses in the headers object.
-RESERVED_HEADERS = {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
-                    "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc", "bcc"}
+RESERVED_HEADERS = {
+    "x-sg-id",
+    "x-sg-eid",
+    "received",
+    "dkim-signature",
+    "content-type",
+    "content-transfer-encoding",
+    "to",
+    "from",
+    "subject",
+    "reply-to",
+    "cc",
+    "bcc",
+}
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -55,13 +67,16 @@ class Refused(Exception):
         self.status, self.message, self.field_name = status, message, field_name
 
 
-def _error(status: int, message: str, field_name: str | None = None, headers: dict[str, str] | None = None
-           ) -> Response:
+def _error(
+    status: int, message: str, field_name: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     body = {"errors": [{"message": message, "field": field_name, "help": None}]}
     return Response(json.dumps(body), status=status, mimetype="application/json", headers=headers or {})
 
 
-# --- the payload rules --------------------------------------------------------------------------------------------
+# --- the payload rules
+# --------------------------------------------------------------------------------------------
+
 
 def _address(value: Any, where: str) -> str:
     if not isinstance(value, dict) or not isinstance(value.get("email"), str) or not EMAIL.match(value["email"]):
@@ -98,8 +113,11 @@ def check_mail(mail: Any) -> list[dict[str, Any]]:
         raise Refused(400, "The request body must be a JSON object.")
     people = mail.get("personalizations")
     if not isinstance(people, list) or not people:
-        raise Refused(400, "The personalizations field is required and must have at least one personalization.",
-                      "personalizations")
+        raise Refused(
+            400,
+            "The personalizations field is required and must have at least one personalization.",
+            "personalizations",
+        )
     if len(people) > MAX_PERSONALIZATIONS:
         raise Refused(400, "You may not have more than 1000 personalizations per API request.", "personalizations")
     sender = mail.get("from")
@@ -125,13 +143,21 @@ def _check_personalization(person: Any, index: int, mail: dict[str, Any], seen: 
         for address in person.get(kind) or ():
             email = _address(address, f"{where}.{kind}")
             if email in seen:
-                raise Refused(400, "Each email address in the personalization block should be unique between "
-                                   "to, cc, and bcc. We found the first duplicate instance of "
-                                   f"[{email}] in the personalizations.{index}.{kind} field.", f"{where}.{kind}")
+                raise Refused(
+                    400,
+                    "Each email address in the personalization block should be unique between "
+                    "to, cc, and bcc. We found the first duplicate instance of "
+                    f"[{email}] in the personalizations.{index}.{kind} field.",
+                    f"{where}.{kind}",
+                )
             seen.add(email)
     if not person.get("subject") and not mail.get("subject") and not mail.get("template_id"):
-        raise Refused(400, "The subject is required. You can get around this requirement if you use a template "
-                           "with a subject defined or if every personalization has a subject defined.", "subject")
+        raise Refused(
+            400,
+            "The subject is required. You can get around this requirement if you use a template "
+            "with a subject defined or if every personalization has a subject defined.",
+            "subject",
+        )
     if "custom_args" in person:
         _string_map(person["custom_args"], f"{where}.custom_args", limit=MAX_CUSTOM_ARGS_BYTES)
     if "substitutions" in person:
@@ -145,22 +171,32 @@ def _check_content(mail: dict[str, Any]) -> None:
     if content is None and mail.get("template_id"):
         return
     if not isinstance(content, list) or not content:
-        raise Refused(400, "Unless a valid template_id is provided, the content parameter is required. There must "
-                           "be at least one defined content block.", "content")
+        raise Refused(
+            400,
+            "Unless a valid template_id is provided, the content parameter is required. There must "
+            "be at least one defined content block.",
+            "content",
+        )
     types = []
     for index, block in enumerate(content):
         if not isinstance(block, dict) or not isinstance(block.get("type"), str) or not block.get("value"):
-            raise Refused(400, "The content value must be a string at least one character in length.",
-                          f"content.{index}.value")
+            raise Refused(
+                400,
+                "The content value must be a string at least one character in length.",
+                f"content.{index}.value",
+            )
         types.append(block["type"])
     if "text/plain" in types and types.index("text/plain") != 0:
-        raise Refused(400, "If present, text/plain content must be first, followed by any other content.",
-                      "content.0.type")
+        raise Refused(
+            400, "If present, text/plain content must be first, followed by any other content.", "content.0.type"
+        )
     if "text/html" in types and "text/plain" in types and types.index("text/html") < types.index("text/plain"):
         raise Refused(400, "If present, text/plain and text/html may only be provided in order.", "content")
 
 
-# --- faults -------------------------------------------------------------------------------------------------------
+# --- faults
+# -------------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Fault:
@@ -183,11 +219,20 @@ class Stats:
         return sum(self.per_recipient.values())
 
 
-# --- the server ---------------------------------------------------------------------------------------------------
+# --- the server
+# ---------------------------------------------------------------------------------------------------
+
 
 class FakeSendGrid:
-    def __init__(self, *, api_key: str = "SG.fake-key", webhook_url: str | None = None, keep_messages: bool = True,
-                 post_processed: bool = True, webhook_batch: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = "SG.fake-key",
+        webhook_url: str | None = None,
+        keep_messages: bool = True,
+        post_processed: bool = True,
+        webhook_batch: int = 1000,
+    ) -> None:
         self.api_key = api_key
         self.webhook_url = webhook_url
         self.keep_messages = keep_messages
@@ -223,7 +268,8 @@ class FakeSendGrid:
     def public_key(self) -> str:
         """Base64 DER public key, as SendGrid shows it under Mail Settings → Signed Event Webhook."""
         der = self.private_key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         return base64.b64encode(der).decode()
 
     def count(self, email: str) -> int:
@@ -360,8 +406,11 @@ class FakeSendGrid:
     def _fault_response(self, fault: Fault) -> Response:
         if fault.kind == "429":
             reset = str(int(time.time() + fault.reset_in))
-            return _error(429, "too many requests", headers={"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0",
-                                                             "X-RateLimit-Reset": reset})
+            return _error(
+                429,
+                "too many requests",
+                headers={"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
+            )
         return _error(int(fault.kind), "Internal server error")
 
     def _accept(self, mail: dict[str, Any], people: list[dict[str, Any]], message_id: str) -> None:
@@ -380,14 +429,20 @@ class FakeSendGrid:
     def _control(self, request: Request, action: str) -> Response:
         if action == "stats":
             with self._lock:
-                body = {"requests": self.stats.requests, "accepted_requests": self.stats.accepted_requests,
-                        "recipients": self.stats.recipients, "distinct_recipients": len(self.stats.per_recipient),
-                        "duplicates": sum(1 for n in self.stats.per_recipient.values() if n > 1),
-                        "refused": dict(self.stats.refused), "webhook_pending": self._events.unfinished_tasks}
+                body = {
+                    "requests": self.stats.requests,
+                    "accepted_requests": self.stats.accepted_requests,
+                    "recipients": self.stats.recipients,
+                    "distinct_recipients": len(self.stats.per_recipient),
+                    "duplicates": sum(1 for n in self.stats.per_recipient.values() if n > 1),
+                    "refused": dict(self.stats.refused),
+                    "webhook_pending": self._events.unfinished_tasks,
+                }
             return Response(json.dumps(body), mimetype="application/json")
         if action == "recipients":
-            return Response(json.dumps({"count": self.count(request.args.get("email", ""))}),
-                            mimetype="application/json")
+            return Response(
+                json.dumps({"count": self.count(request.args.get("email", ""))}), mimetype="application/json"
+            )
         if action == "public-key":
             return Response(json.dumps({"public_key": self.public_key}), mimetype="application/json")
         if action == "faults" and request.method == "POST":
@@ -402,9 +457,11 @@ class FakeSendGrid:
         return _error(404, "Not found")
 
 
-def processed_event(mail: dict[str, Any], person: dict[str, Any], message_id: str, event: str = "processed"
-                    ) -> dict[str, Any]:
-    """An Event Webhook event for one personalization; custom_args come back as top-level keys, as SendGrid does."""
+def processed_event(
+    mail: dict[str, Any], person: dict[str, Any], message_id: str, event: str = "processed"
+) -> dict[str, Any]:
+    """An Event Webhook event for one personalization; custom_args come back as top-level keys, as SendGrid
+    does."""
     args = (mail.get("custom_args") or {}) | (person.get("custom_args") or {})
     return args | {
         "email": person["to"][0]["email"],
@@ -425,8 +482,12 @@ def main() -> None:
     parser.add_argument("--no-keep-messages", action="store_true", help="count recipients only (benchmarks)")
     parser.add_argument("--no-processed", action="store_true", help="do not post processed events")
     args = parser.parse_args()
-    fake = FakeSendGrid(api_key=args.api_key, webhook_url=args.webhook_url, keep_messages=not args.no_keep_messages,
-                        post_processed=not args.no_processed).start(args.host, args.port)
+    fake = FakeSendGrid(
+        api_key=args.api_key,
+        webhook_url=args.webhook_url,
+        keep_messages=not args.no_keep_messages,
+        post_processed=not args.no_processed,
+    ).start(args.host, args.port)
     print(f"SENDGRID_FAKE_URL={fake.url}", flush=True)
     print(f"SENDGRID_FAKE_PUBLIC_KEY={fake.public_key}", flush=True)
     try:

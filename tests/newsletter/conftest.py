@@ -33,8 +33,9 @@ def fake_sendgrid() -> Iterator[FakeSendGrid]:
 
 
 @pytest.fixture
-def newsletter_env(monkeypatch: pytest.MonkeyPatch, newsletter_topics: str, fake_sendgrid: FakeSendGrid,
-                   tmp_path: Any) -> dict[str, str]:
+def newsletter_env(
+    monkeypatch: pytest.MonkeyPatch, newsletter_topics: str, fake_sendgrid: FakeSendGrid, tmp_path: Any
+) -> dict[str, str]:
     values = {
         "KAFKA_BOOTSTRAP_SERVERS": newsletter_topics,
         "NEWSLETTER_MAIL_BACKEND": "sendgrid",
@@ -53,15 +54,22 @@ def newsletter_env(monkeypatch: pytest.MonkeyPatch, newsletter_topics: str, fake
     return values
 
 
-GROUP_TOPICS = {"mailer": ["notifications.email"], "senders": ["newsletter.deliveries"],
-                "delivery-events": ["email.events"], "sections": ["stories.events", "partners.events"]}
+GROUP_TOPICS = {
+    "mailer": ["notifications.email"],
+    "senders": ["newsletter.deliveries"],
+    "delivery-events": ["email.events"],
+    "sections": ["stories.events", "partners.events"],
+}
 
 
 def start_groups_at_end(bootstrap: str, prefix: str) -> None:
-    """Commit the current end of each topic for this test's fresh consumer groups, so the worker reads only what the
+    """Commit the current end of each topic for this test's fresh consumer groups, so the worker reads only
+    what the
     test causes, not every earlier test's (and other services') messages from the beginning."""
     for name, topics in GROUP_TOPICS.items():
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=f"{prefix}-{name}", enable_auto_commit=False)
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=f"{prefix}-{name}", enable_auto_commit=False
+        )
         try:
             partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
             ends = consumer.end_offsets(partitions)
@@ -111,7 +119,7 @@ def worker(app: Flask, database_url: str, monkeypatch: pytest.MonkeyPatch) -> It
         stops.append((stop, thread))
 
     yield start
-    for stop, thread in stops:
+    for stop, _thread in stops:
         stop.set()
     for _, thread in stops:
         thread.join(timeout=60)

@@ -11,10 +11,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
-
 from nmd_newsletter.issues import create_issue, schedule
 from nmd_newsletter.tables import issue_batches, issues, subscribers
+from sqlalchemy import insert, select
+
 from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,26 +23,47 @@ RECIPIENTS = 20_000
 
 def add_subscribers(engine, count: int) -> None:
     now = datetime.now(UTC)
-    rows = [{"subscriber_id": str(uuid.uuid4()), "email": f"crash{i}@example.org", "name": None, "interests": "",
-             "status": "confirmed", "consent_version": "2026-09-01", "requested_at": now, "requests": 1,
-             "confirmed_at": now} for i in range(count)]
+    rows = [
+        {
+            "subscriber_id": str(uuid.uuid4()),
+            "email": f"crash{i}@example.org",
+            "name": None,
+            "interests": "",
+            "status": "confirmed",
+            "consent_version": "2026-09-01",
+            "requested_at": now,
+            "requests": 1,
+            "confirmed_at": now,
+        }
+        for i in range(count)
+    ]
     with engine.begin() as conn:
         conn.execute(insert(subscribers), rows)
 
 
 def start_sender(database_url: str, flag: Path) -> subprocess.Popen:
-    env = os.environ | {"NEWSLETTER_DATABASE_URL": database_url, "CRASH_AFTER_BATCHES": "5",
-                        "CRASH_FLAG": str(flag), "PYTHONPATH": str(REPO), "LOG_LEVEL": "WARNING"}
-    return subprocess.Popen([sys.executable, "-m", "tests.newsletter.crashing_sender",
-                             "--roles", "sender,dispatch,settle"], cwd=REPO, env=env)
+    env = os.environ | {
+        "NEWSLETTER_DATABASE_URL": database_url,
+        "CRASH_AFTER_BATCHES": "5",
+        "CRASH_FLAG": str(flag),
+        "PYTHONPATH": str(REPO),
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.newsletter.crashing_sender", "--roles", "sender,dispatch,settle"],
+        cwd=REPO,
+        env=env,
+    )
 
 
 def test_sender_killed_mid_issue_then_restarted_sends_each_recipient_exactly_once(
-        app, engine, fake_sendgrid, served, database_url, tmp_path) -> None:
+    app, engine, fake_sendgrid, served, database_url, tmp_path
+) -> None:
     add_subscribers(engine, RECIPIENTS)
     with engine.begin() as conn:
-        issue_id = create_issue(conn, {"subject": "Crash test", "body_markdown": "Hello", "audience_interests": []},
-                                "tester")
+        issue_id = create_issue(
+            conn, {"subject": "Crash test", "body_markdown": "Hello", "audience_interests": []}, "tester"
+        )
         schedule(conn, issue_id, datetime.now(UTC))
     flag = tmp_path / "crashed"
     sender = start_sender(database_url, flag)
@@ -57,8 +78,11 @@ def test_sender_killed_mid_issue_then_restarted_sends_each_recipient_exactly_onc
             with engine.connect() as conn:
                 return conn.execute(select(issues.c.status).where(issues.c.issue_id == issue_id)).scalar()
 
-        wait_for(lambda: issue_status() == "sent", timeout=300,
-                 message=lambda: f"issue {issue_status()}, {fake_sendgrid.stats.recipients} accepted")
+        wait_for(
+            lambda: issue_status() == "sent",
+            timeout=300,
+            message=lambda: f"issue {issue_status()}, {fake_sendgrid.stats.recipients} accepted",
+        )
     finally:
         sender.terminate()
         sender.wait(timeout=60)

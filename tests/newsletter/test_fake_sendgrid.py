@@ -5,9 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from python_http_client import exceptions as http_errors
-from sendgrid import SendGridAPIClient
-
 from nmd_newsletter.mail import (
     Mail,
     OutcomeUnknown,
@@ -17,6 +14,9 @@ from nmd_newsletter.mail import (
     deliver,
     sendgrid_payload,
 )
+from python_http_client import exceptions as http_errors
+from sendgrid import SendGridAPIClient
+
 from tests.fakes.sendgrid_api import FakeSendGrid
 
 KEY = "SG.rules"
@@ -30,9 +30,18 @@ def fake() -> FakeSendGrid:
 
 
 def mail(count: int = 1, **changes: object) -> Mail:
-    recipients = [Recipient(f"person{i}@example.org", custom_args={"subscriber_id": f"s{i}"}) for i in range(count)]
-    values = {"sender": "News <news@example.org>", "subject": "Hello", "text": "Hi", "html": "<p>Hi</p>",
-              "recipients": recipients, "label": "test", "custom_args": {"issue_id": "i1", "batch_id": "b1"}}
+    recipients = [
+        Recipient(f"person{i}@example.org", custom_args={"subscriber_id": f"s{i}"}) for i in range(count)
+    ]
+    values = {
+        "sender": "News <news@example.org>",
+        "subject": "Hello",
+        "text": "Hi",
+        "html": "<p>Hi</p>",
+        "recipients": recipients,
+        "label": "test",
+        "custom_args": {"issue_id": "i1", "batch_id": "b1"},
+    }
     return Mail(**(values | changes))
 
 
@@ -51,16 +60,24 @@ def test_accepts_a_valid_request_with_a_message_id_and_counts_each_recipient(fak
     assert [fake.count(f"person{i}@example.org") for i in range(3)] == [1, 1, 1]
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    (lambda p: p.update(personalizations=[{"to": [{"email": f"a{i}@x.org"}]} for i in range(1001)]),
-     "personalizations"),
-    (lambda p: p["personalizations"].append({"to": [{"email": "PERSON0@example.org"}]}), "personalizations.1.to"),
-    (lambda p: p.pop("from"), "from.email"),
-    (lambda p: p.pop("subject"), "subject"),
-    (lambda p: p.update(content=list(reversed(p["content"]))), "content.0.type"),
-    (lambda p: p.update(custom_args={"issue_id": 7}), "custom_args"),
-    (lambda p: p.pop("content"), "content"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            lambda p: p.update(personalizations=[{"to": [{"email": f"a{i}@x.org"}]} for i in range(1001)]),
+            "personalizations",
+        ),
+        (
+            lambda p: p["personalizations"].append({"to": [{"email": "PERSON0@example.org"}]}),
+            "personalizations.1.to",
+        ),
+        (lambda p: p.pop("from"), "from.email"),
+        (lambda p: p.pop("subject"), "subject"),
+        (lambda p: p.update(content=list(reversed(p["content"]))), "content.0.type"),
+        (lambda p: p.update(custom_args={"issue_id": 7}), "custom_args"),
+        (lambda p: p.pop("content"), "content"),
+    ],
+)
 def test_refuses_what_sendgrid_refuses(fake: FakeSendGrid, change, field: str) -> None:
     payload = sendgrid_payload(mail(1))
     change(payload)

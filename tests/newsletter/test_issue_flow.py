@@ -11,10 +11,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from nmd_newsletter.tables import subscribers
 from nmd_runtime.staff import sign_in_test_client
 from sqlalchemy import select
 
-from nmd_newsletter.tables import subscribers
 from tests.fakes.sendgrid_api import FakeSendGrid
 from tests.kafka_events import TopicReader
 from tests.waiting import wait_for
@@ -38,15 +38,24 @@ def issue_counts(fake: FakeSendGrid, issue_id: str) -> Counter:
 
 
 def send_issue(client, csrf: str, subject: str) -> str:
-    created = client.post("/api/newsletter/issues", json={"subject": subject, "body_markdown": "# Hello\n\nNews."},
-                          headers={"X-CSRF-Token": csrf})
+    created = client.post(
+        "/api/newsletter/issues",
+        json={"subject": subject, "body_markdown": "# Hello\n\nNews."},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert created.status_code == 201, created.json
     issue_id = created.json["issue_id"]
-    scheduled = client.post(f"/api/newsletter/issues/{issue_id}/schedule",
-                            json={"send_at": datetime.now(UTC).isoformat()}, headers={"X-CSRF-Token": csrf})
+    scheduled = client.post(
+        f"/api/newsletter/issues/{issue_id}/schedule",
+        json={"send_at": datetime.now(UTC).isoformat()},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert scheduled.status_code == 200, scheduled.json
-    wait_for(lambda: client.get(f"/api/newsletter/issues/{issue_id}").json["status"] == "sent", timeout=90,
-             message=lambda: str(client.get(f"/api/newsletter/issues/{issue_id}").json))
+    wait_for(
+        lambda: client.get(f"/api/newsletter/issues/{issue_id}").json["status"] == "sent",
+        timeout=90,
+        message=lambda: str(client.get(f"/api/newsletter/issues/{issue_id}").json),
+    )
     return issue_id
 
 
@@ -55,16 +64,19 @@ def status_of(engine, email: str) -> str | None:
         return conn.execute(select(subscribers.c.status).where(subscribers.c.email == email)).scalar()
 
 
-def test_subscribe_confirm_issue_unsubscribe_bounce(app, engine, fake_sendgrid, served, worker,
-                                                     newsletter_topics) -> None:
+def test_subscribe_confirm_issue_unsubscribe_bounce(
+    app, engine, fake_sendgrid, served, worker, newsletter_topics
+) -> None:
     run = uuid.uuid4().hex[:6]
     people = [f"{name}-{run}@example.org" for name in ("ann", "bob", "cat", "dan")]
     events = TopicReader(newsletter_topics, "subscribers.events")
     worker()
     client = app.test_client()
     for email in people:
-        answer = client.post("/api/subscribers", json={"email": email, "name": email[:3].title(),
-                                                      "interests": ["mentoring_stories"], "consent": True})
+        answer = client.post(
+            "/api/subscribers",
+            json={"email": email, "name": email[:3].title(), "interests": ["mentoring_stories"], "consent": True},
+        )
         assert answer.status_code == 202
     confirm_paths = {}
     for email in people[:3]:
@@ -88,13 +100,18 @@ def test_subscribe_confirm_issue_unsubscribe_bounce(app, engine, fake_sendgrid, 
     unsubscribe_url = ann["headers"]["List-Unsubscribe"].strip("<>")
     assert unsubscribe_url.startswith("https://mentoring.example/newsletter/unsubscribe/")
     assert ann["substitutions"]["%unsubscribe_url%"] == unsubscribe_url
-    assert "%unsubscribe_url%" in message["content"][0]["value"] and "%unsubscribe_url%" in message["content"][1]["value"]
+    assert (
+        "%unsubscribe_url%" in message["content"][0]["value"]
+        and "%unsubscribe_url%" in message["content"][1]["value"]
+    )
     assert people[0] not in unsubscribe_url
 
     # RFC 8058 one-click: a bare POST, no cookie, no login; answered in place, no redirect, no cookie set.
     one_click = app.test_client(use_cookies=False).post(
-        urlsplit(unsubscribe_url).path, data="List-Unsubscribe=One-Click",
-        content_type="application/x-www-form-urlencoded")
+        urlsplit(unsubscribe_url).path,
+        data="List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert one_click.status_code == 200 and "Location" not in one_click.headers
     assert "Set-Cookie" not in one_click.headers
     assert status_of(engine, people[0]) == "unsubscribed"
@@ -104,9 +121,16 @@ def test_subscribe_confirm_issue_unsubscribe_bounce(app, engine, fake_sendgrid, 
     assert not any("@" in json.dumps(e.data) for e in events.events)
 
     bob = next(p for p in message["personalizations"] if p["to"][0]["email"] == people[1])
-    bounce = {"email": people[1], "event": "bounce", "type": "bounce", "reason": "550 5.1.1 no such user",
-              "timestamp": int(time.time()), "sg_event_id": uuid.uuid4().hex, "issue_id": first,
-              "subscriber_id": bob["custom_args"]["subscriber_id"]}
+    bounce = {
+        "email": people[1],
+        "event": "bounce",
+        "type": "bounce",
+        "reason": "550 5.1.1 no such user",
+        "timestamp": int(time.time()),
+        "sg_event_id": uuid.uuid4().hex,
+        "issue_id": first,
+        "subscriber_id": bob["custom_args"]["subscriber_id"],
+    }
     answer = fake_sendgrid.post_events([bounce])
     assert answer.status_code == 200 and answer.json()["new"] == 1
     assert fake_sendgrid.post_events([bounce]).json()["new"] == 0  # SendGrid retried: de-duplicated
@@ -116,7 +140,6 @@ def test_subscribe_confirm_issue_unsubscribe_bounce(app, engine, fake_sendgrid, 
     second = send_issue(editor, csrf, f"November news {run}")
     assert issue_counts(fake_sendgrid, second) == Counter({people[2]: 1})
     assert issue_counts(fake_sendgrid, first) == Counter({people[0]: 1, people[1]: 1, people[2]: 1})
-    assert all(fake_sendgrid.count(p) == 0 for p in people[3:4] if "confirm" not in p) or True
     assert not issue_counts(fake_sendgrid, second)[people[3]]  # never confirmed: never mailed an issue
     events.close()
 
@@ -124,16 +147,25 @@ def test_subscribe_confirm_issue_unsubscribe_bounce(app, engine, fake_sendgrid, 
 def test_forged_or_unsigned_webhooks_are_refused(app, engine, fake_sendgrid, served) -> None:
     import requests
 
-    body = json.dumps([{"email": "x@example.org", "event": "spamreport", "sg_event_id": uuid.uuid4().hex,
-                        "timestamp": int(time.time())}])
+    body = json.dumps(
+        [
+            {
+                "email": "x@example.org",
+                "event": "spamreport",
+                "sg_event_id": uuid.uuid4().hex,
+                "timestamp": int(time.time()),
+            }
+        ]
+    )
     forger = FakeSendGrid()  # a key pair of its own: a valid signature, but not SendGrid's
     url = f"{served}/webhooks/sendgrid"
     forged = requests.post(url, data=body, headers=forger.signed_headers(body), timeout=10)
     assert forged.status_code == 403
     unsigned = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
     assert unsigned.status_code == 401
-    tampered = requests.post(url, data=body.replace("spamreport", "delivered"),
-                             headers=fake_sendgrid.signed_headers(body), timeout=10)
+    tampered = requests.post(
+        url, data=body.replace("spamreport", "delivered"), headers=fake_sendgrid.signed_headers(body), timeout=10
+    )
     assert tampered.status_code == 403
     stale_time = str(int(time.time()) - 3600)
     stale = requests.post(url, data=body, headers=fake_sendgrid.signed_headers(body, stale_time), timeout=10)

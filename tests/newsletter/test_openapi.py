@@ -30,8 +30,13 @@ def test_no_operation_answers_5xx_or_off_schema(app) -> None:
     }
     for operation in operations:
 
-        @settings(max_examples=12, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=12,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @hypothesis.given(case=operation.as_strategy())
         def call(case: schemathesis.Case) -> None:
             case.call_and_validate(checks=CHECKS)

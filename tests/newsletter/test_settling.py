@@ -1,4 +1,5 @@
-"""The ambiguous window: SendGrid took a send but we never heard (timeout). It is settled by the webhook's processed
+"""The ambiguous window: SendGrid took a send but we never heard (timeout). It is settled by the webhook's
+processed
 event, never by sending blindly; and sent again only if no processed event came within the settle window."""
 
 from __future__ import annotations
@@ -6,25 +7,30 @@ from __future__ import annotations
 import uuid
 
 from nmd_contracts.envelope import new_event
-from sqlalchemy import select
-
 from nmd_newsletter import transactional
 from nmd_newsletter.mail import make_backend
 from nmd_newsletter.transactional import transactional_sends
+from sqlalchemy import select
+
 from tests.waiting import wait_for
 
 
 def command(to: str) -> tuple[str, object]:
     key = f"story_acknowledgement:{uuid.uuid4()}"
-    data = {"template": "story_acknowledgement", "to": to, "idempotency_key": key,
-            "context": {"title": "My mentor", "author_name": "Sam", "withdraw_url": "https://m.example/w/1"}}
+    data = {
+        "template": "story_acknowledgement",
+        "to": to,
+        "idempotency_key": key,
+        "context": {"title": "My mentor", "author_name": "Sam", "withdraw_url": "https://m.example/w/1"},
+    }
     return key, new_event("email.requested", key, data, source="/tests")
 
 
 def status(engine, key: str) -> str:
     with engine.connect() as conn:
-        return conn.execute(select(transactional_sends.c.status).where(
-            transactional_sends.c.idempotency_key == key)).scalar()
+        return conn.execute(
+            select(transactional_sends.c.status).where(transactional_sends.c.idempotency_key == key)
+        ).scalar()
 
 
 def handle(engine, event) -> None:

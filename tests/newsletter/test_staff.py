@@ -1,4 +1,5 @@
-"""Staff pages: guarded, and an editor can compose, preview (with the automatic sections) and test-send an issue."""
+"""Staff pages: guarded, and an editor can compose, preview (with the automatic sections) and test-send an
+issue."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ import uuid
 from datetime import UTC, date, datetime
 
 from nmd_contracts.envelope import new_event
-from nmd_runtime.staff import sign_in_test_client, staff_routes
-
 from nmd_newsletter import sections
+from nmd_runtime.staff import sign_in_test_client, staff_routes
 
 
 def test_every_staff_route_refuses_anonymous_and_other_roles(app) -> None:
     rules = staff_routes(app)
-    assert {r.rule for r in rules} >= {"/newsletter/staff/", "/newsletter/staff/issues/<issue_id>",
-                                       "/api/newsletter/issues"}
+    assert {r.rule for r in rules} >= {
+        "/newsletter/staff/",
+        "/newsletter/staff/issues/<issue_id>",
+        "/api/newsletter/issues",
+    }
     anonymous, moderator = app.test_client(), app.test_client()
     csrf = sign_in_test_client(moderator, "moderator")
     for rule in rules:
@@ -29,17 +32,41 @@ def test_every_staff_route_refuses_anonymous_and_other_roles(app) -> None:
 
 def feed_sections(engine) -> None:
     now = datetime.now(UTC)
-    story = {"story_id": "s1", "slug": "my-first-mentor", "title": "My first mentor", "body_html": "<p>x</p>",
-             "credit": "Priya", "role": "mentee", "themes": ["role_model"], "partner_name": None, "country": "GB",
-             "photo_url": None, "usage": ["story_wall", "newsletter"], "published_at": now}
-    partner = {"partner_id": "p1", "name": "Leeds Learning Trust", "slug": "leeds-learning-trust", "type": "charity",
-               "website": None, "country": "GB", "region": None, "size_band": None, "pledge": None,
-               "logo_url": None, "profile_url": "https://mentoring.example/partner/leeds-learning-trust",
-               "approved_at": now}
-    events = [new_event("story.published", "s1", story, source="/stories"),
-              new_event("story.featured", "s1", {"story_id": "s1", "featured": True, "changed_at": now},
-                        source="/stories"),
-              new_event("partner.approved", "p1", partner, source="/partners")]
+    story = {
+        "story_id": "s1",
+        "slug": "my-first-mentor",
+        "title": "My first mentor",
+        "body_html": "<p>x</p>",
+        "credit": "Priya",
+        "role": "mentee",
+        "themes": ["role_model"],
+        "partner_name": None,
+        "country": "GB",
+        "photo_url": None,
+        "usage": ["story_wall", "newsletter"],
+        "published_at": now,
+    }
+    partner = {
+        "partner_id": "p1",
+        "name": "Leeds Learning Trust",
+        "slug": "leeds-learning-trust",
+        "type": "charity",
+        "website": None,
+        "country": "GB",
+        "region": None,
+        "size_band": None,
+        "pledge": None,
+        "logo_url": None,
+        "profile_url": "https://mentoring.example/partner/leeds-learning-trust",
+        "approved_at": now,
+    }
+    events = [
+        new_event("story.published", "s1", story, source="/stories"),
+        new_event(
+            "story.featured", "s1", {"story_id": "s1", "featured": True, "changed_at": now}, source="/stories"
+        ),
+        new_event("partner.approved", "p1", partner, source="/partners"),
+    ]
     with engine.begin() as conn:
         for event in events:
             sections.HANDLERS[event.type](conn, event)
@@ -48,10 +75,18 @@ def feed_sections(engine) -> None:
 def test_editor_composes_previews_and_test_sends(app, engine, fake_sendgrid) -> None:
     editor = app.test_client()
     csrf = sign_in_test_client(editor, "editor")
-    invalid = editor.post("/newsletter/staff/issues", data={"csrf_token": csrf, "subject": "", "body_markdown": ""})
+    invalid = editor.post(
+        "/newsletter/staff/issues", data={"csrf_token": csrf, "subject": "", "body_markdown": ""}
+    )
     assert invalid.status_code == 422 and 'id="f-subject-error"' in invalid.text
-    created = editor.post("/newsletter/staff/issues", data={
-        "csrf_token": csrf, "subject": "Ten days to go", "body_markdown": "Thank **a mentor** <script>x</script>"})
+    created = editor.post(
+        "/newsletter/staff/issues",
+        data={
+            "csrf_token": csrf,
+            "subject": "Ten days to go",
+            "body_markdown": "Thank **a mentor** <script>x</script>",
+        },
+    )
     assert created.status_code == 303
     issue_path = created.headers["Location"]
     feed_sections(engine)

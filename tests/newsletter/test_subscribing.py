@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import re
 
-from sqlalchemy import select
-
 from nmd_newsletter.subscribing import manage_token
 from nmd_newsletter.tables import subscribers
 from nmd_runtime.tables import outbox
+from sqlalchemy import select
 
 
 def outbox_events(engine, event_type: str) -> list[dict]:
@@ -20,8 +19,12 @@ def outbox_events(engine, event_type: str) -> list[dict]:
 
 
 def subscribe(client, email: str = "reader@example.org") -> str:
-    assert client.post("/api/subscribers", json={"email": email, "consent": True,
-                                                 "interests": ["events"]}).status_code == 202
+    assert (
+        client.post(
+            "/api/subscribers", json={"email": email, "consent": True, "interests": ["events"]}
+        ).status_code
+        == 202
+    )
     command = outbox_events(client.application.extensions["nmd_newsletter_engine"], "email.requested")[-1]
     return re.search(r"/newsletter/confirm/(\S+)", command["data"]["context"]["confirm_url"]).group(1)
 
@@ -31,11 +34,14 @@ def test_form_errors_show_beside_fields_and_store_nothing(app, engine) -> None:
     assert page.status_code == 422
     assert 'id="f-email-error"' in page.text and 'id="f-consent-error"' in page.text
     assert 'value="Zoë"' in page.text
-    api = app.test_client().post("/api/subscribers", json={"email": "a@example.org", "consent": False,
-                                                          "interests": ["nonsense"]})
+    api = app.test_client().post(
+        "/api/subscribers", json={"email": "a@example.org", "consent": False, "interests": ["nonsense"]}
+    )
     assert api.status_code == 422 and {"consent", "interests.0"} <= set(api.json["errors"])
-    bot = app.test_client().post("/newsletter/subscribe", data={"email": "bot@example.org", "consent": "yes",
-                                                                "website_url_confirm": "http://spam"})
+    bot = app.test_client().post(
+        "/newsletter/subscribe",
+        data={"email": "bot@example.org", "consent": "yes", "website_url_confirm": "http://spam"},
+    )
     assert bot.status_code == 200
     with engine.connect() as conn:
         assert conn.execute(select(subscribers)).all() == []
@@ -56,11 +62,15 @@ def test_double_opt_in_and_events_without_personal_data(app, engine) -> None:
     assert "already" in client.post(f"/newsletter/confirm/{token}").text
     confirmed = outbox_events(engine, "subscriber.confirmed")
     assert len(confirmed) == 1 and confirmed[0]["data"]["interests"] == ["events"]
-    welcome = [e for e in outbox_events(engine, "email.requested") if e["data"]["template"] == "subscriber_welcome"]
+    welcome = [
+        e for e in outbox_events(engine, "email.requested") if e["data"]["template"] == "subscriber_welcome"
+    ]
     assert len(welcome) == 1 and welcome[0]["data"]["to"] == "reader@example.org"
     assert "/newsletter/unsubscribe/" in welcome[0]["data"]["context"]["unsubscribe_url"]
     # Asking again for a confirmed address says the same and mails nothing.
-    assert client.post("/api/subscribers", json={"email": "reader@example.org", "consent": True}).status_code == 202
+    assert (
+        client.post("/api/subscribers", json={"email": "reader@example.org", "consent": True}).status_code == 202
+    )
     assert len(outbox_events(engine, "email.requested")) == 2
     assert len(outbox_events(engine, "subscriber.requested")) == 1
 
@@ -74,7 +84,9 @@ def test_preferences_unsubscribe_page_and_erasure(app, engine) -> None:
     page = client.post(f"/newsletter/preferences/{token}", data={"interests": ["partner_news", "resources"]})
     assert page.status_code == 200 and "saved" in page.text
     assert outbox_events(engine, "subscriber.preferences_changed")[0]["data"]["interests"] == [
-        "partner_news", "resources"]
+        "partner_news",
+        "resources",
+    ]
     assert client.post(f"/newsletter/preferences/{token}", data={"interests": ["bogus"]}).status_code == 422
 
     confirm_page = client.get(f"/newsletter/unsubscribe/{token}")

@@ -5,27 +5,37 @@ from __future__ import annotations
 import uuid
 
 from nmd_contracts.envelope import new_event, to_kafka
+from nmd_newsletter.mail import FileBackend
+from nmd_newsletter.transactional import compose, transactional_sends
 from nmd_runtime import kafka
 from sqlalchemy import select
 
-from nmd_newsletter.mail import FileBackend
-from nmd_newsletter.transactional import compose, transactional_sends
 from tests.waiting import wait_for
 
 
 def send_command(data: dict) -> None:
     producer = kafka.producer()
     try:
-        key, value, headers = to_kafka(new_event("email.requested", data["idempotency_key"], data, source="/tests"))
+        key, value, headers = to_kafka(
+            new_event("email.requested", data["idempotency_key"], data, source="/tests")
+        )
         producer.send("notifications.email", key=key, value=value, headers=headers).get(timeout=30)
     finally:
         producer.close()
 
 
 def verification(to: str, key: str) -> dict:
-    return {"template": "partner_verification", "to": to, "to_name": "Ada Lovelace", "idempotency_key": key,
-            "context": {"organisation_name": "Analytical & Co", "contact_name": "Ada",
-                        "verify_url": "https://mentoring.example/partners/verify/abc"}}
+    return {
+        "template": "partner_verification",
+        "to": to,
+        "to_name": "Ada Lovelace",
+        "idempotency_key": key,
+        "context": {
+            "organisation_name": "Analytical & Co",
+            "contact_name": "Ada",
+            "verify_url": "https://mentoring.example/partners/verify/abc",
+        },
+    }
 
 
 def test_a_command_delivered_twice_is_mailed_once(newsletter_env, fake_sendgrid, engine, worker) -> None:
@@ -35,8 +45,15 @@ def test_a_command_delivered_twice_is_mailed_once(newsletter_env, fake_sendgrid,
     send_command(verification(to, key))  # a producer retry: a new event id, the same idempotency key
     wait_for(lambda: fake_sendgrid.count(to) == 1, timeout=60)
     with engine.connect() as conn:
-        wait_for(lambda: conn.execute(select(transactional_sends.c.status).where(
-            transactional_sends.c.idempotency_key == key)).scalar() == "sent", timeout=30)
+        wait_for(
+            lambda: (
+                conn.execute(
+                    select(transactional_sends.c.status).where(transactional_sends.c.idempotency_key == key)
+                ).scalar()
+                == "sent"
+            ),
+            timeout=30,
+        )
         conn.commit()
     sent = [m for m in fake_sendgrid.messages if m["personalizations"][0]["to"][0]["email"] == to]
     assert len(sent) == 1

@@ -25,8 +25,9 @@ def create_engine_and_migrate(database_url: str | None = None) -> Any:
 def create_app(database_url: str | None = None, **overrides: Any) -> Flask:
     engine = create_engine_and_migrate(database_url)
     # SendGrid posts webhook events in batches of up to a few MB.
-    app, api = create_service_app(SERVICE, title="Newsletter", import_name=__name__, database=engine,
-                                  max_content_length=8 * 1024 * 1024)
+    app, api = create_service_app(
+        SERVICE, title="Newsletter", import_name=__name__, database=engine, max_content_length=8 * 1024 * 1024
+    )
     app.config.update(overrides)
     app.extensions["nmd_newsletter_engine"] = engine
     app.register_blueprint(subscribing.pages)

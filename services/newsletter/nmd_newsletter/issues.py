@@ -80,14 +80,29 @@ class ActionError(Exception):
     pass
 
 
-# --- rules --------------------------------------------------------------------------------------------------------
+# --- rules
+# --------------------------------------------------------------------------------------------------------
+
 
 def create_issue(conn: Connection, data: dict[str, Any], author: str) -> str:
     issue_id = str(uuid.uuid4())
-    conn.execute(insert(issues).values(
-        issue_id=issue_id, subject=data["subject"], body_markdown=data["body_markdown"],
-        audience_interests=interests_column(data["audience_interests"]), status="draft", created_at=now(),
-        created_by=author, recipient_count=0, batch_count=0, batches_queued=0, batches_done=0, sent_count=0, skipped_count=0))
+    conn.execute(
+        insert(issues).values(
+            issue_id=issue_id,
+            subject=data["subject"],
+            body_markdown=data["body_markdown"],
+            audience_interests=interests_column(data["audience_interests"]),
+            status="draft",
+            created_at=now(),
+            created_by=author,
+            recipient_count=0,
+            batch_count=0,
+            batches_queued=0,
+            batches_done=0,
+            sent_count=0,
+            skipped_count=0,
+        )
+    )
     return issue_id
 
 
@@ -108,16 +123,33 @@ def _move(conn: Connection, issue_id: str, allowed: tuple[str, ...], status: str
 
 
 def edit_issue(conn: Connection, issue_id: str, data: dict[str, Any]) -> None:
-    _move(conn, issue_id, ("draft",), "draft", subject=data["subject"], body_markdown=data["body_markdown"],
-          audience_interests=interests_column(data["audience_interests"]))
+    _move(
+        conn,
+        issue_id,
+        ("draft",),
+        "draft",
+        subject=data["subject"],
+        body_markdown=data["body_markdown"],
+        audience_interests=interests_column(data["audience_interests"]),
+    )
 
 
 def schedule(conn: Connection, issue_id: str, send_at: datetime) -> None:
     """Scheduled issues start at send_at (now for "send now"); the worker's dispatcher fixes the audience then."""
     row = _move(conn, issue_id, ("draft", "scheduled"), "scheduled", send_at=send_at)
-    publish(conn, "newsletter.issue_scheduled", issue_id,
-            {"issue_id": issue_id, "subject": row.subject, "send_at": send_at,
-             "audience_interests": interests_list(row.audience_interests), "scheduled_at": now()}, source=SOURCE)
+    publish(
+        conn,
+        "newsletter.issue_scheduled",
+        issue_id,
+        {
+            "issue_id": issue_id,
+            "subject": row.subject,
+            "send_at": send_at,
+            "audience_interests": interests_list(row.audience_interests),
+            "scheduled_at": now(),
+        },
+        source=SOURCE,
+    )
 
 
 def pause(conn: Connection, issue_id: str) -> None:
@@ -133,9 +165,11 @@ def resume(conn: Connection, issue_id: str) -> None:
 
 def cancel(conn: Connection, issue_id: str) -> None:
     _move(conn, issue_id, ("draft", "scheduled", "sending", "paused"), "cancelled")
-    conn.execute(update(issue_batches).where(issue_batches.c.issue_id == issue_id,
-                                             issue_batches.c.status.in_(("queued", "held")))
-                 .values(status="cancelled", updated_at=now()))
+    conn.execute(
+        update(issue_batches)
+        .where(issue_batches.c.issue_id == issue_id, issue_batches.c.status.in_(("queued", "held")))
+        .values(status="cancelled", updated_at=now())
+    )
 
 
 def last_start(conn: Connection, issue_id: str) -> datetime | None:
@@ -146,40 +180,64 @@ def render_issue(conn: Connection, row: Any) -> tuple[str, str]:
     """(html, text) with %unsubscribe_url% and %preferences_url% left for each recipient's own links."""
     body_html = nh3.clean(markdown.markdown(row.body_markdown, extensions=["sane_lists"]))
     context = sections(conn, last_start(conn, row.issue_id)) | {
-        "subject": row.subject, "body_html": Markup(body_html), "body_text": row.body_markdown,
-        "unsubscribe_url": UNSUBSCRIBE_URL, "preferences_url": PREFERENCES_URL}
+        "subject": row.subject,
+        "body_html": Markup(body_html),
+        "body_text": row.body_markdown,
+        "unsubscribe_url": UNSUBSCRIBE_URL,
+        "preferences_url": PREFERENCES_URL,
+    }
     html = environment().get_template("newsletter/issue_email.html").render(context)
     text = environment().get_template("newsletter/issue_email.txt").render(context)
     return html, text
 
 
 def progress(conn: Connection, row: Any) -> dict[str, Any]:
-    counts = {r.event: r.count for r in conn.execute(select(issue_stats).where(issue_stats.c.issue_id ==
-                                                                              row.issue_id))}
+    counts = {
+        r.event: r.count for r in conn.execute(select(issue_stats).where(issue_stats.c.issue_id == row.issue_id))
+    }
     done = row.sent_count + row.skipped_count
     return {
-        "issue_id": row.issue_id, "subject": row.subject, "status": row.status, "send_at": row.send_at,
-        "recipients": row.recipient_count, "batches": row.batch_count, "batches_done": row.batches_done,
-        "queued": max(row.recipient_count - done, 0), "sent": row.sent_count, "skipped": row.skipped_count,
-        "delivered": counts.get("delivered", 0), "bounced": counts.get("bounce", 0),
-        "opened": counts.get("open", 0), "clicked": counts.get("click", 0),
+        "issue_id": row.issue_id,
+        "subject": row.subject,
+        "status": row.status,
+        "send_at": row.send_at,
+        "recipients": row.recipient_count,
+        "batches": row.batch_count,
+        "batches_done": row.batches_done,
+        "queued": max(row.recipient_count - done, 0),
+        "sent": row.sent_count,
+        "skipped": row.skipped_count,
+        "delivered": counts.get("delivered", 0),
+        "bounced": counts.get("bounce", 0),
+        "opened": counts.get("open", 0),
+        "clicked": counts.get("click", 0),
         "unsubscribed": counts.get("unsubscribe", 0),
-        "percent": round(100.0 * done / row.recipient_count, 1) if row.recipient_count else
-        (100.0 if row.status == "sent" else 0.0),
+        "percent": round(100.0 * done / row.recipient_count, 1)
+        if row.recipient_count
+        else (100.0 if row.status == "sent" else 0.0),
     }
 
 
 def test_send(conn: Connection, row: Any, email: str) -> None:
     html, text = render_issue(conn, row)
-    sample = {UNSUBSCRIBE_URL: f"{env('PUBLIC_BASE_URL')}/newsletter/subscribe",
-              PREFERENCES_URL: f"{env('PUBLIC_BASE_URL')}/newsletter/subscribe"}
-    mail = Mail(sender=env("NEWSLETTER_FROM"), subject=f"[TEST] {row.subject}", text=text, html=html,
-                recipients=[Recipient(email, substitutions=sample)],
-                label=f"newsletter-test-{row.issue_id}-{uuid.uuid4().hex[:6]}", categories=["newsletter-test"])
+    sample = {
+        UNSUBSCRIBE_URL: f"{env('PUBLIC_BASE_URL')}/newsletter/subscribe",
+        PREFERENCES_URL: f"{env('PUBLIC_BASE_URL')}/newsletter/subscribe",
+    }
+    mail = Mail(
+        sender=env("NEWSLETTER_FROM"),
+        subject=f"[TEST] {row.subject}",
+        text=text,
+        html=html,
+        recipients=[Recipient(email, substitutions=sample)],
+        label=f"newsletter-test-{row.issue_id}-{uuid.uuid4().hex[:6]}",
+        categories=["newsletter-test"],
+    )
     deliver(make_backend(), mail, max_unavailable=2)
 
 
-# --- staff pages --------------------------------------------------------------------------------------------------
+# --- staff pages
+# --------------------------------------------------------------------------------------------------
 
 pages = Blueprint("issues", __name__)
 
@@ -199,8 +257,11 @@ def _render(template: str, status: int = 200, **context: Any) -> Response:
 
 
 def _form() -> dict[str, Any]:
-    return {"subject": request.form.get("subject", ""), "body_markdown": request.form.get("body_markdown", ""),
-            "audience_interests": request.form.getlist("audience_interests")}
+    return {
+        "subject": request.form.get("subject", ""),
+        "body_markdown": request.form.get("body_markdown", ""),
+        "audience_interests": request.form.getlist("audience_interests"),
+    }
 
 
 @pages.get("/newsletter/staff/")
@@ -231,10 +292,20 @@ def _issue_page(issue_id: str, status: int = 200, **extra: Any) -> Response:
         except LookupError:
             web.abort_with(404, "There is no such issue.")
         figures = progress(conn, row)
-    values = extra.pop("values", None) or {"subject": row.subject, "body_markdown": row.body_markdown,
-                                           "audience_interests": interests_list(row.audience_interests)}
-    return _render("staff_issue.html", status, issue=row, progress=figures, values=values,
-                   errors=extra.pop("errors", {}), **extra)
+    values = extra.pop("values", None) or {
+        "subject": row.subject,
+        "body_markdown": row.body_markdown,
+        "audience_interests": interests_list(row.audience_interests),
+    }
+    return _render(
+        "staff_issue.html",
+        status,
+        issue=row,
+        progress=figures,
+        values=values,
+        errors=extra.pop("errors", {}),
+        **extra,
+    )
 
 
 @pages.get("/newsletter/staff/issues/<issue_id>")
@@ -272,7 +343,9 @@ def staff_preview(issue_id: str, kind: str) -> Response:
             web.abort_with(404, "There is no such issue.")
     if kind == "html":
         response = Response(html, mimetype="text/html")
-        response.headers["Content-Security-Policy"] = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'"
+        )
         return response
     return Response(text, mimetype="text/plain")
 
@@ -313,10 +386,15 @@ def _act(issue_id: str, action: str, form: Any) -> str:
         return {"pause": "Paused", "resume": "Resumed", "cancel": "Cancelled"}[action]
 
 
-# --- API ----------------------------------------------------------------------------------------------------------
+# --- API
+# ----------------------------------------------------------------------------------------------------------
 
-api = ApiBlueprint("newsletter_issues", __name__, url_prefix="/api/newsletter",
-                   description="Newsletter issues (editor role; POSTs need the X-CSRF-Token header)")
+api = ApiBlueprint(
+    "newsletter_issues",
+    __name__,
+    url_prefix="/api/newsletter",
+    description="Newsletter issues (editor role; POSTs need the X-CSRF-Token header)",
+)
 
 
 def documented_errors(*codes: int) -> Any:
@@ -345,8 +423,12 @@ def _api_progress(issue_id: str) -> dict[str, Any]:
 def api_issues() -> dict[str, Any]:
     """Every issue with its progress, newest first."""
     with _engine().connect() as conn:
-        return {"issues": [progress(conn, r) for r in
-                           conn.execute(select(issues).order_by(issues.c.created_at.desc()).limit(200))]}
+        return {
+            "issues": [
+                progress(conn, r)
+                for r in conn.execute(select(issues).order_by(issues.c.created_at.desc()).limit(200))
+            ]
+        }
 
 
 @api.post("/issues")

@@ -29,8 +29,9 @@ def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]] | d
     return result.rowcount
 
 
-def begin_attempt(engine: Engine, table: Table, key: Column, value: str, *, create: bool = False, **values: Any
-                  ) -> str | None:
+def begin_attempt(
+    engine: Engine, table: Table, key: Column, value: str, *, create: bool = False, **values: Any
+) -> str | None:
     """Claim the row for one send attempt, committed before the request leaves.
 
     Returns the status found: None or "queued" (the caller sends now: the row is `sending`); "sending" (an earlier
@@ -38,25 +39,38 @@ def begin_attempt(engine: Engine, table: Table, key: Column, value: str, *, crea
     send)."""
     with engine.begin() as conn:
         if create:
-            insert_ignore(conn, table, {key.name: value, "status": QUEUED, "attempts": 0, "processed_seen": False,
-                                        "updated_at": now()} | values)
+            insert_ignore(
+                conn,
+                table,
+                {key.name: value, "status": QUEUED, "attempts": 0, "processed_seen": False, "updated_at": now()}
+                | values,
+            )
         row = conn.execute(select(table.c.status).where(key == value).with_for_update()).first()
         if row is None:
             return None if create else "missing"
         if row.status == QUEUED:
-            conn.execute(update(table).where(key == value).values(
-                status=SENDING, attempts=table.c.attempts + 1, updated_at=now(), **values))
+            conn.execute(
+                update(table)
+                .where(key == value)
+                .values(status=SENDING, attempts=table.c.attempts + 1, updated_at=now(), **values)
+            )
         elif row.status == SENDING:
-            conn.execute(update(table).where(key == value).values(
-                status=UNSETTLED, unsettled_since=now(), updated_at=now(), **values))
+            conn.execute(
+                update(table)
+                .where(key == value)
+                .values(status=UNSETTLED, unsettled_since=now(), updated_at=now(), **values)
+            )
         return row.status
 
 
 def claim_unsettled(engine: Engine, table: Table, key: Column, value: str) -> bool:
     """The settle loop takes an unsettled row back to `sending` for a resend; False if someone else settled it."""
     with engine.begin() as conn:
-        result = conn.execute(update(table).where(key == value, table.c.status == UNSETTLED).values(
-            status=SENDING, attempts=table.c.attempts + 1, unsettled_since=None, updated_at=now()))
+        result = conn.execute(
+            update(table)
+            .where(key == value, table.c.status == UNSETTLED)
+            .values(status=SENDING, attempts=table.c.attempts + 1, unsettled_since=None, updated_at=now())
+        )
         return result.rowcount == 1
 
 
@@ -76,7 +90,13 @@ def mark_unsettled(engine: Engine, table: Table, key: Column, value: str) -> Non
 def due_for_settling(conn: Connection, table: Table, settle_seconds: float, *, idempotent: bool) -> list[Any]:
     """Unsettled rows that SendGrid confirmed (processed seen) or whose settle window ran out unconfirmed."""
     cutoff = now() - timedelta(seconds=0 if idempotent else settle_seconds)
-    return list(conn.execute(select(table).where(
-        table.c.status == UNSETTLED,
-        (table.c.processed_seen.is_(True)) | (table.c.unsettled_since <= cutoff),
-    ).limit(200)))
+    return list(
+        conn.execute(
+            select(table)
+            .where(
+                table.c.status == UNSETTLED,
+                (table.c.processed_seen.is_(True)) | (table.c.unsettled_since <= cutoff),
+            )
+            .limit(200)
+        )
+    )

@@ -1,8 +1,9 @@
-"""Outbound email: one message shape for both streams, two backends (.eml files, SendGrid), and what a send can end as.
+"""Outbound email: one message shape for both streams, two backends (.eml files, SendGrid), and what a send can
+end as.
 
 A send ends in exactly one of: Accepted; Rejected (SendGrid refused the payload: retrying will not help);
-Throttled or Unavailable (SendGrid certainly did not take it: safe to retry); OutcomeUnknown (the request left and no
-answer came back: SendGrid may have taken it, so it must be settled, never simply retried).
+Throttled or Unavailable (SendGrid certainly did not take it: safe to retry); OutcomeUnknown (the request left and
+no answer came back: SendGrid may have taken it, so it must be settled, never simply retried).
 """
 
 from __future__ import annotations
@@ -55,9 +56,17 @@ class Mail:
     categories: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"sender": self.sender, "subject": self.subject, "text": self.text, "html": self.html,
-                "label": self.label, "custom_args": self.custom_args, "headers": self.headers, "categories": self.categories,
-                "recipients": [vars(r) for r in self.recipients]}
+        return {
+            "sender": self.sender,
+            "subject": self.subject,
+            "text": self.text,
+            "html": self.html,
+            "label": self.label,
+            "custom_args": self.custom_args,
+            "headers": self.headers,
+            "categories": self.categories,
+            "recipients": [vars(r) for r in self.recipients],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Mail:
@@ -98,7 +107,8 @@ class Backend(Protocol):
     def send(self, mail: Mail) -> Accepted: ...
 
 
-# --- .eml files ---------------------------------------------------------------------------------------------------
+# --- .eml files
+# ---------------------------------------------------------------------------------------------------
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
 
@@ -149,15 +159,18 @@ class FileBackend:
         return message
 
 
-# --- SendGrid -----------------------------------------------------------------------------------------------------
+# --- SendGrid
+# -----------------------------------------------------------------------------------------------------
+
 
 def sendgrid_payload(mail: Mail) -> dict[str, Any]:
     """One v3 mail/send request: the shared content once, one personalization per recipient."""
     sender_name, sender_email = parseaddr(mail.sender)
     people = []
     for recipient in mail.recipients:
-        person: dict[str, Any] = {"to": [{"email": recipient.email} | ({"name": recipient.name} if recipient.name
-                                                                        else {})]}
+        person: dict[str, Any] = {
+            "to": [{"email": recipient.email} | ({"name": recipient.name} if recipient.name else {})]
+        }
         if recipient.substitutions:
             person["substitutions"] = recipient.substitutions
         if recipient.headers:
@@ -234,13 +247,17 @@ def make_backend(name: str | None = None) -> Backend:
     raise ValueError(f"unknown mail backend {name!r}")
 
 
-# --- retrying -----------------------------------------------------------------------------------------------------
+# --- retrying
+# -----------------------------------------------------------------------------------------------------
 
-def deliver(backend: Backend, mail: Mail, *, wait: Callable[[float], Any] = time.sleep,
-            max_unavailable: int = 6) -> Accepted:
+
+def deliver(
+    backend: Backend, mail: Mail, *, wait: Callable[[float], Any] = time.sleep, max_unavailable: int = 6
+) -> Accepted:
     """Send, waiting out 429s (as long as X-RateLimit-Reset says) and backing off from 5xx with jitter.
 
-    Raises Rejected, Unavailable (still failing after max_unavailable tries) or OutcomeUnknown (never retried here).
+    Raises Rejected, Unavailable (still failing after max_unavailable tries) or OutcomeUnknown (never retried
+    here).
     """
     backoff, failures = 0.5, 0
     while True:

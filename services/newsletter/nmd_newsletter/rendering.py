@@ -7,7 +7,6 @@ from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
 from nmd_runtime.settings import env
 
 

@@ -39,20 +39,31 @@ approved_partners = Table(
 )
 
 
-# --- read models --------------------------------------------------------------------------------------------------
+# --- read models
+# --------------------------------------------------------------------------------------------------
+
 
 def on_story_published(conn: Connection, event: Event) -> None:
     data = event.data
-    values = {"slug": data["slug"], "title": data["title"], "credit": data.get("credit"),
-              "for_newsletter": "newsletter" in data["usage"]}
+    values = {
+        "slug": data["slug"],
+        "title": data["title"],
+        "credit": data.get("credit"),
+        "for_newsletter": "newsletter" in data["usage"],
+    }
     if not insert_ignore(conn, featured_stories, {"story_id": data["story_id"], "featured": False} | values):
-        conn.execute(update(featured_stories).where(featured_stories.c.story_id == data["story_id"]).values(values))
+        conn.execute(
+            update(featured_stories).where(featured_stories.c.story_id == data["story_id"]).values(values)
+        )
 
 
 def on_story_featured(conn: Connection, event: Event) -> None:
     data = event.data
-    conn.execute(update(featured_stories).where(featured_stories.c.story_id == data["story_id"])
-                 .values(featured=data["featured"], featured_at=data["changed_at"] if data["featured"] else None))
+    conn.execute(
+        update(featured_stories)
+        .where(featured_stories.c.story_id == data["story_id"])
+        .values(featured=data["featured"], featured_at=data["changed_at"] if data["featured"] else None)
+    )
 
 
 def on_story_withdrawn(conn: Connection, event: Event) -> None:
@@ -64,8 +75,9 @@ def on_partner_approved(conn: Connection, event: Event) -> None:
     values = {"name": data["name"], "profile_url": data["profile_url"]}
     row = {"partner_id": data["partner_id"], "approved_at": data.get("approved_at") or event.time} | values
     if not insert_ignore(conn, approved_partners, row):
-        conn.execute(update(approved_partners).where(approved_partners.c.partner_id == data["partner_id"])
-                     .values(values))
+        conn.execute(
+            update(approved_partners).where(approved_partners.c.partner_id == data["partner_id"]).values(values)
+        )
 
 
 def on_partner_withdrawn(conn: Connection, event: Event) -> None:
@@ -82,7 +94,9 @@ HANDLERS = {
 }
 
 
-# --- sections -----------------------------------------------------------------------------------------------------
+# --- sections
+# -----------------------------------------------------------------------------------------------------
+
 
 def days_to_go(today: date | None = None) -> int:
     today = today or datetime.now(LONDON).date()
@@ -94,16 +108,21 @@ def days_to_go(today: date | None = None) -> int:
 
 def sections(conn: Connection, since: datetime | None) -> dict[str, Any]:
     base = env("PUBLIC_BASE_URL")
-    stories = select(featured_stories).where(featured_stories.c.featured.is_(True),
-                                             featured_stories.c.for_newsletter.is_(True))
+    stories = select(featured_stories).where(
+        featured_stories.c.featured.is_(True), featured_stories.c.for_newsletter.is_(True)
+    )
     partners = select(approved_partners)
     if since is not None:
         stories = stories.where(featured_stories.c.featured_at > since)
         partners = partners.where(approved_partners.c.approved_at > since)
     return {
-        "stories": [{"title": r.title, "credit": r.credit, "url": f"{base}/story/{r.slug}"}
-                    for r in conn.execute(stories.order_by(featured_stories.c.featured_at.desc()).limit(10))],
-        "partners": [{"name": r.name, "url": r.profile_url}
-                     for r in conn.execute(partners.order_by(approved_partners.c.approved_at.desc()).limit(30))],
+        "stories": [
+            {"title": r.title, "credit": r.credit, "url": f"{base}/story/{r.slug}"}
+            for r in conn.execute(stories.order_by(featured_stories.c.featured_at.desc()).limit(10))
+        ],
+        "partners": [
+            {"name": r.name, "url": r.profile_url}
+            for r in conn.execute(partners.order_by(approved_partners.c.approved_at.desc()).limit(30))
+        ],
         "days_to_go": days_to_go(),
     }

@@ -31,22 +31,34 @@ _content: dict[str, tuple[str, str, str]] = {}
 def _issue_content(conn: Connection, issue_id: str) -> tuple[str, str, str]:
     """(subject, html, text), frozen when sending started: cached for the life of the process."""
     if issue_id not in _content:
-        row = conn.execute(select(issues.c.subject, issues.c.html, issues.c.text)
-                           .where(issues.c.issue_id == issue_id)).one()
+        row = conn.execute(
+            select(issues.c.subject, issues.c.html, issues.c.text).where(issues.c.issue_id == issue_id)
+        ).one()
         _content[issue_id] = (row.subject, row.html, row.text)
     return _content[issue_id]
 
 
-def _still_subscribed(conn: Connection, issue_id: str, batch_number: int, recipients: list[dict[str, Any]]
-                      ) -> list[dict[str, Any]]:
+def _still_subscribed(
+    conn: Connection, issue_id: str, batch_number: int, recipients: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Those still confirmed now: an unsubscribe, bounce or erasure since the audience was fixed is honoured.
     Asks for the few who left (by the batch's audience rows) rather than binding a thousand ids."""
-    gone = {row.subscriber_id for row in conn.execute(
-        select(issue_recipients.c.subscriber_id)
-        .select_from(issue_recipients.outerjoin(
-            subscribers, subscribers.c.subscriber_id == issue_recipients.c.subscriber_id))
-        .where(issue_recipients.c.issue_id == issue_id, issue_recipients.c.batch_number == batch_number,
-               or_(subscribers.c.subscriber_id.is_(None), subscribers.c.status != "confirmed")))}
+    gone = {
+        row.subscriber_id
+        for row in conn.execute(
+            select(issue_recipients.c.subscriber_id)
+            .select_from(
+                issue_recipients.outerjoin(
+                    subscribers, subscribers.c.subscriber_id == issue_recipients.c.subscriber_id
+                )
+            )
+            .where(
+                issue_recipients.c.issue_id == issue_id,
+                issue_recipients.c.batch_number == batch_number,
+                or_(subscribers.c.subscriber_id.is_(None), subscribers.c.status != "confirmed"),
+            )
+        )
+    }
     return [r for r in recipients if r["subscriber_id"] not in gone]
 
 
@@ -57,16 +69,32 @@ def batch_mail(conn: Connection, issue_id: str, batch_id: str, recipients: list[
     for r in recipients:
         token = links.make(r["subscriber_id"], issue_id)
         unsubscribe_url = f"{base}/newsletter/unsubscribe/{token}"
-        people.append(Recipient(
-            r["email"], r.get("name"),
-            substitutions={UNSUBSCRIBE_URL: unsubscribe_url, PREFERENCES_URL: f"{base}/newsletter/preferences/{token}"},
-            headers={"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-            custom_args={"subscriber_id": r["subscriber_id"]},
-        ))
-    return Mail(sender=env("NEWSLETTER_FROM"), subject=subject, text=text, html=html, recipients=people,
-                label=f"newsletter-{issue_id}", custom_args={"issue_id": issue_id, "batch_id": batch_id},
-                headers={"List-Id": f"National Mentoring Day News <{env('NEWSLETTER_LIST_ID')}>"},
-                categories=["newsletter"])
+        people.append(
+            Recipient(
+                r["email"],
+                r.get("name"),
+                substitutions={
+                    UNSUBSCRIBE_URL: unsubscribe_url,
+                    PREFERENCES_URL: f"{base}/newsletter/preferences/{token}",
+                },
+                headers={
+                    "List-Unsubscribe": f"<{unsubscribe_url}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                },
+                custom_args={"subscriber_id": r["subscriber_id"]},
+            )
+        )
+    return Mail(
+        sender=env("NEWSLETTER_FROM"),
+        subject=subject,
+        text=text,
+        html=html,
+        recipients=people,
+        label=f"newsletter-{issue_id}",
+        custom_args={"issue_id": issue_id, "batch_id": batch_id},
+        headers={"List-Id": f"National Mentoring Day News <{env('NEWSLETTER_LIST_ID')}>"},
+        categories=["newsletter"],
+    )
 
 
 def _hold_or_cancel(conn: Connection, batch_id: str, issue_id: str) -> bool:
@@ -84,13 +112,14 @@ def handler(backend: Backend):  # type: ignore[no-untyped-def]
     def handle_batch(conn: Connection, event: Event) -> None:
         data = event.data
         batch_id, issue_id = data["batch_id"], data["issue_id"]
-        status = conn.execute(select(issue_batches.c.status).where(KEY == batch_id)).scalar()
+        status = conn.execute(select(issue_batches.c.status).where(batch_id == KEY)).scalar()
         if status in ("queued", None) and _hold_or_cancel(conn, batch_id, issue_id):
             return
         active = _still_subscribed(conn, issue_id, data["batch_number"], data["recipients"])
         skipped = len(data["recipients"]) - len(active)
-        before = ledger.begin_attempt(conn.engine, issue_batches, KEY, batch_id, sent_count=len(active),
-                                      skipped_count=skipped)
+        before = ledger.begin_attempt(
+            conn.engine, issue_batches, KEY, batch_id, sent_count=len(active), skipped_count=skipped
+        )
         if before == ledger.SENDING and backend.idempotent:
             ledger.claim_unsettled(conn.engine, issue_batches, KEY, batch_id)
         elif before not in (None, ledger.QUEUED):
@@ -101,8 +130,15 @@ def handler(backend: Backend):  # type: ignore[no-untyped-def]
     return handle_batch
 
 
-def attempt(engine: Engine, backend: Backend, conn: Connection | None, issue_id: str, batch_id: str,
-            active: list[dict[str, Any]], skipped: int) -> None:
+def attempt(
+    engine: Engine,
+    backend: Backend,
+    conn: Connection | None,
+    issue_id: str,
+    batch_id: str,
+    active: list[dict[str, Any]],
+    skipped: int,
+) -> None:
     """One send of a batch whose row is `sending`; the outcome is written in `conn` (the command's transaction)."""
     if not active:
         _finish(conn, engine, batch_id, issue_id, 0, skipped, None)
@@ -125,8 +161,15 @@ def attempt(engine: Engine, backend: Backend, conn: Connection | None, issue_id:
     _finish(conn, engine, batch_id, issue_id, len(active), skipped, accepted.message_id)
 
 
-def _finish(conn: Connection | None, engine: Engine, batch_id: str, issue_id: str, sent: int, skipped: int,
-            message_id: str | None) -> None:
+def _finish(
+    conn: Connection | None,
+    engine: Engine,
+    batch_id: str,
+    issue_id: str,
+    sent: int,
+    skipped: int,
+    message_id: str | None,
+) -> None:
     if conn is None:
         with engine.begin() as own:
             _finish_in(own, batch_id, issue_id, sent, skipped, message_id)
@@ -134,21 +177,48 @@ def _finish(conn: Connection | None, engine: Engine, batch_id: str, issue_id: st
         _finish_in(conn, batch_id, issue_id, sent, skipped, message_id)
 
 
-def _finish_in(conn: Connection, batch_id: str, issue_id: str, sent: int, skipped: int, message_id: str | None
-               ) -> None:
-    batch = conn.execute(select(issue_batches).where(KEY == batch_id).with_for_update()).one()
+def _finish_in(
+    conn: Connection, batch_id: str, issue_id: str, sent: int, skipped: int, message_id: str | None
+) -> None:
+    batch = conn.execute(select(issue_batches).where(batch_id == KEY).with_for_update()).one()
     if batch.status == ledger.SENT:
         return
-    ledger.mark(conn, issue_batches, KEY, batch_id, ledger.SENT, sent_count=sent, skipped_count=skipped,
-                message_id=message_id)
-    publish(conn, "newsletter.batch_sent", issue_id,
-            {"issue_id": issue_id, "batch_id": batch_id, "batch_number": batch.batch_number, "sent_count": sent,
-             "skipped_count": skipped, "sent_at": ledger.now()}, source=SOURCE)
-    conn.execute(update(issues).where(issues.c.issue_id == issue_id).values(
-        batches_done=issues.c.batches_done + 1, sent_count=issues.c.sent_count + sent,
-        skipped_count=issues.c.skipped_count + skipped))
-    issue = conn.execute(select(issues.c.status, issues.c.batches_done, issues.c.batch_count)
-                         .where(issues.c.issue_id == issue_id)).one()
+    ledger.mark(
+        conn,
+        issue_batches,
+        KEY,
+        batch_id,
+        ledger.SENT,
+        sent_count=sent,
+        skipped_count=skipped,
+        message_id=message_id,
+    )
+    publish(
+        conn,
+        "newsletter.batch_sent",
+        issue_id,
+        {
+            "issue_id": issue_id,
+            "batch_id": batch_id,
+            "batch_number": batch.batch_number,
+            "sent_count": sent,
+            "skipped_count": skipped,
+            "sent_at": ledger.now(),
+        },
+        source=SOURCE,
+    )
+    conn.execute(
+        update(issues)
+        .where(issues.c.issue_id == issue_id)
+        .values(
+            batches_done=issues.c.batches_done + 1,
+            sent_count=issues.c.sent_count + sent,
+            skipped_count=issues.c.skipped_count + skipped,
+        )
+    )
+    issue = conn.execute(
+        select(issues.c.status, issues.c.batches_done, issues.c.batch_count).where(issues.c.issue_id == issue_id)
+    ).one()
     if issue.batches_done >= issue.batch_count and issue.status in ("sending", "paused"):
         complete(conn, issue_id)
 
@@ -156,7 +226,9 @@ def _finish_in(conn: Connection, batch_id: str, issue_id: str, sent: int, skippe
 def settle(engine: Engine, backend: Backend) -> int:
     """Unsettled batches: SendGrid processed them → sent; nothing heard within the window → send them again."""
     with engine.connect() as conn:
-        rows = ledger.due_for_settling(conn, issue_batches, settings.settle_seconds(), idempotent=backend.idempotent)
+        rows = ledger.due_for_settling(
+            conn, issue_batches, settings.settle_seconds(), idempotent=backend.idempotent
+        )
     for row in rows:
         if row.processed_seen:
             log.info("batch %s settled as sent by SendGrid's processed events", row.batch_id)
@@ -169,12 +241,15 @@ def settle(engine: Engine, backend: Backend) -> int:
             try:
                 attempt(engine, backend, None, row.issue_id, row.batch_id, active, len(planned) - len(active))
             except Unavailable:
-                ledger.mark(engine, issue_batches, KEY, row.batch_id, ledger.UNSETTLED,
-                            unsettled_since=row.unsettled_since)
+                ledger.mark(
+                    engine, issue_batches, KEY, row.batch_id, ledger.UNSETTLED, unsettled_since=row.unsettled_since
+                )
     return len(rows)
 
 
-# --- reading batch commands ---------------------------------------------------------------------------------------
+# --- reading batch commands
+# ---------------------------------------------------------------------------------------
+
 
 def read_batch_command(value: bytes, headers: list[tuple[str, bytes]] | None = None) -> Event:
     """from_kafka for batch commands: the envelope and every other field through the registry's schema (with the
@@ -199,8 +274,9 @@ class BatchConsumer(EventConsumer):
         try:
             event = read_batch_command(record.value, record.headers)
         except InvalidEvent as error:
-            log.error("unreadable batch command at %s/%s@%s: %s", record.topic, record.partition, record.offset,
-                      error)
+            log.error(
+                "unreadable batch command at %s/%s@%s: %s", record.topic, record.partition, record.offset, error
+            )
             self._dead_letters.write(record, self.subscription.group_id, error, attempts=0)
             return
         handler = self.subscription.handlers.get(event.type)

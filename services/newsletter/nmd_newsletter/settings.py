@@ -10,14 +10,25 @@ declare("SENDGRID_HOST", "https://api.sendgrid.com", "SendGrid API base URL (tes
 declare("SENDGRID_TIMEOUT", "15", "Seconds before a SendGrid call is given up (its outcome is then unknown).")
 declare("SENDGRID_WEBHOOK_PUBLIC_KEY", "", "Base64 public key of SendGrid's Signed Event Webhook.")
 declare("SENDGRID_WEBHOOK_MAX_AGE", "600", "Seconds a signed webhook timestamp stays acceptable.")
-declare("TRANSACTIONAL_FROM", "National Mentoring Day <hello@nationalmentoringday.org.uk>",
-        "Sender of one-to-one emails (verification, confirmations).")
-declare("NEWSLETTER_FROM", "National Mentoring Day News <news@nationalmentoringday.org.uk>",
-        "Sender of newsletter issues.")
+declare(
+    "TRANSACTIONAL_FROM",
+    "National Mentoring Day <hello@nationalmentoringday.org.uk>",
+    "Sender of one-to-one emails (verification, confirmations).",
+)
+declare(
+    "NEWSLETTER_FROM",
+    "National Mentoring Day News <news@nationalmentoringday.org.uk>",
+    "Sender of newsletter issues.",
+)
 declare("NEWSLETTER_LIST_ID", "news.nationalmentoringday.org.uk", "List-Id of the newsletter (RFC 2919).")
-declare("NEWSLETTER_SETTLE_SECONDS", "900",
-        "How long a send of unknown outcome waits for SendGrid's processed event before it is sent again.")
-declare("NEWSLETTER_GROUP_PREFIX", "newsletter", "Prefix of the worker's consumer group ids (tests make it unique).")
+declare(
+    "NEWSLETTER_SETTLE_SECONDS",
+    "900",
+    "How long a send of unknown outcome waits for SendGrid's processed event before it is sent again.",
+)
+declare(
+    "NEWSLETTER_GROUP_PREFIX", "newsletter", "Prefix of the worker's consumer group ids (tests make it unique)."
+)
 
 
 def mail_backend_name() -> str:

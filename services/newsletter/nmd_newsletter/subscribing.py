@@ -27,8 +27,10 @@ from nmd_newsletter.ledger import now
 from nmd_newsletter.tables import interests_column, interests_list, subscribers
 
 CONSENT_VERSION = "2026-09-01"
-CONSENT_WORDING = ("Yes, email me National Mentoring Day news about the topics I chose. I can unsubscribe at any "
-                   "time with the link in every email.")
+CONSENT_WORDING = (
+    "Yes, email me National Mentoring Day news about the topics I chose. I can unsubscribe at any "
+    "time with the link in every email."
+)
 CONFIRM_PURPOSE = "newsletter-confirm"
 # One never-expiring link per subscriber for preferences, unsubscribing and erasure: it must work for as long as
 # any email carrying it is kept.
@@ -46,8 +48,11 @@ INTEREST_LABELS = {
 class SubscribeSchema(ma.Schema):
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
     name = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=200))
-    interests = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(SUBSCRIBER_INTERESTS)),
-                               load_default=list, validate=ma.validate.Length(max=len(SUBSCRIBER_INTERESTS)))
+    interests = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(SUBSCRIBER_INTERESTS)),
+        load_default=list,
+        validate=ma.validate.Length(max=len(SUBSCRIBER_INTERESTS)),
+    )
     consent = ma.fields.Boolean(required=True, validate=ma.validate.Equal(True, error="Please tick to agree."))
 
 
@@ -56,8 +61,11 @@ class TokenSchema(ma.Schema):
 
 
 class PreferencesSchema(TokenSchema):
-    interests = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(SUBSCRIBER_INTERESTS)),
-                               required=True, validate=ma.validate.Length(max=len(SUBSCRIBER_INTERESTS)))
+    interests = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(SUBSCRIBER_INTERESTS)),
+        required=True,
+        validate=ma.validate.Length(max=len(SUBSCRIBER_INTERESTS)),
+    )
 
 
 class MessageSchema(ma.Schema):
@@ -65,10 +73,13 @@ class MessageSchema(ma.Schema):
     status = ma.fields.String()
 
 
-# --- links --------------------------------------------------------------------------------------------------------
+# --- links
+# --------------------------------------------------------------------------------------------------------
+
 
 class ManageLinks:
-    """The subscriber's own never-expiring link: "<subscriber id>:<issue id>.<signature>" (itsdangerous Signer format,
+    """The subscriber's own never-expiring link: "<subscriber id>:<issue id>.<signature>" (itsdangerous Signer
+    format,
     HMAC-SHA256 with a key derived from SECRET_KEY and the purpose). The derived key is computed once, because a
     newsletter signs one link per recipient: a million per large issue."""
 
@@ -109,11 +120,15 @@ def read_manage_token(token: str) -> tuple[str, str | None]:
 
 def links(subscriber_id: str) -> dict[str, str]:
     base, token = env("PUBLIC_BASE_URL"), manage_token(subscriber_id)
-    return {"preferences_url": f"{base}/newsletter/preferences/{token}",
-            "unsubscribe_url": f"{base}/newsletter/unsubscribe/{token}"}
+    return {
+        "preferences_url": f"{base}/newsletter/preferences/{token}",
+        "unsubscribe_url": f"{base}/newsletter/unsubscribe/{token}",
+    }
 
 
-# --- rules --------------------------------------------------------------------------------------------------------
+# --- rules
+# --------------------------------------------------------------------------------------------------------
+
 
 def request_subscription(conn: Connection, email: str, name: str | None, interests: list[str]) -> str:
     """Record the request and mail a confirmation link. Says nothing different for a known address."""
@@ -123,28 +138,60 @@ def request_subscription(conn: Connection, email: str, name: str | None, interes
         return str(row.subscriber_id)
     if row is not None and row.status == "pending" and row.requests >= MAX_CONFIRMATION_EMAILS:
         return str(row.subscriber_id)
-    values = {"name": name, "interests": interests_column(sorted(set(interests))), "status": "pending",
-              "consent_version": CONSENT_VERSION, "requested_at": now(), "confirmed_at": None}
+    values = {
+        "name": name,
+        "interests": interests_column(sorted(set(interests))),
+        "status": "pending",
+        "consent_version": CONSENT_VERSION,
+        "requested_at": now(),
+        "confirmed_at": None,
+    }
     if row is None:
         subscriber_id, count = str(uuid.uuid4()), 1
         conn.execute(insert(subscribers).values(subscriber_id=subscriber_id, email=email, requests=1, **values))
     else:
         subscriber_id, count = str(row.subscriber_id), row.requests + 1
-        conn.execute(update(subscribers).where(subscribers.c.subscriber_id == subscriber_id)
-                     .values(requests=count, **values))
-    publish(conn, "subscriber.requested", subscriber_id,
-            {"subscriber_id": subscriber_id, "interests": sorted(set(interests)),
-             "consent_version": CONSENT_VERSION, "requested_at": values["requested_at"]}, source=SOURCE)
+        conn.execute(
+            update(subscribers)
+            .where(subscribers.c.subscriber_id == subscriber_id)
+            .values(requests=count, **values)
+        )
+    publish(
+        conn,
+        "subscriber.requested",
+        subscriber_id,
+        {
+            "subscriber_id": subscriber_id,
+            "interests": sorted(set(interests)),
+            "consent_version": CONSENT_VERSION,
+            "requested_at": values["requested_at"],
+        },
+        source=SOURCE,
+    )
     confirm_url = f"{env('PUBLIC_BASE_URL')}/newsletter/confirm/" + tokens.make_token(
-        CONFIRM_PURPOSE, {"s": subscriber_id, "n": count})
-    _email(conn, "subscriber_confirmation", email, name, f"subscriber_confirmation:{subscriber_id}:{count}",
-           {"name": name or "", "confirm_url": confirm_url})
+        CONFIRM_PURPOSE, {"s": subscriber_id, "n": count}
+    )
+    _email(
+        conn,
+        "subscriber_confirmation",
+        email,
+        name,
+        f"subscriber_confirmation:{subscriber_id}:{count}",
+        {"name": name or "", "confirm_url": confirm_url},
+    )
     return subscriber_id
 
 
-def _email(conn: Connection, template: str, to: str, to_name: str | None, key: str, context: dict[str, Any]) -> None:
-    publish(conn, "email.requested", key, {"template": template, "to": to, "to_name": to_name, "context": context,
-                                          "idempotency_key": key}, source=SOURCE)
+def _email(
+    conn: Connection, template: str, to: str, to_name: str | None, key: str, context: dict[str, Any]
+) -> None:
+    publish(
+        conn,
+        "email.requested",
+        key,
+        {"template": template, "to": to, "to_name": to_name, "context": context, "idempotency_key": key},
+        source=SOURCE,
+    )
 
 
 def confirm(conn: Connection, token: str) -> str:
@@ -160,19 +207,38 @@ def confirm(conn: Connection, token: str) -> str:
     if row.status != "pending":
         raise tokens.BadLink("this link is no longer valid", expired=True)
     confirmed_at = now()
-    conn.execute(update(subscribers).where(subscribers.c.subscriber_id == row.subscriber_id)
-                 .values(status="confirmed", confirmed_at=confirmed_at, left_at=None, left_reason=None))
-    publish(conn, "subscriber.confirmed", row.subscriber_id,
-            {"subscriber_id": row.subscriber_id, "interests": interests_list(row.interests),
-             "consent_version": row.consent_version, "confirmed_at": confirmed_at}, source=SOURCE)
-    _email(conn, "subscriber_welcome", row.email, row.name, f"subscriber_welcome:{row.subscriber_id}:{row.requests}",
-           {"name": row.name or ""} | links(row.subscriber_id))
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.subscriber_id == row.subscriber_id)
+        .values(status="confirmed", confirmed_at=confirmed_at, left_at=None, left_reason=None)
+    )
+    publish(
+        conn,
+        "subscriber.confirmed",
+        row.subscriber_id,
+        {
+            "subscriber_id": row.subscriber_id,
+            "interests": interests_list(row.interests),
+            "consent_version": row.consent_version,
+            "confirmed_at": confirmed_at,
+        },
+        source=SOURCE,
+    )
+    _email(
+        conn,
+        "subscriber_welcome",
+        row.email,
+        row.name,
+        f"subscriber_welcome:{row.subscriber_id}:{row.requests}",
+        {"name": row.name or ""} | links(row.subscriber_id),
+    )
     return "confirmed"
 
 
 def _subscriber(conn: Connection, subscriber_id: str) -> Any:
-    return conn.execute(select(subscribers).where(subscribers.c.subscriber_id == subscriber_id)
-                        .with_for_update()).first()
+    return conn.execute(
+        select(subscribers).where(subscribers.c.subscriber_id == subscriber_id).with_for_update()
+    ).first()
 
 
 def change_preferences(conn: Connection, subscriber_id: str, interests: list[str]) -> bool:
@@ -180,10 +246,18 @@ def change_preferences(conn: Connection, subscriber_id: str, interests: list[str
     if row is None:
         return False
     chosen = sorted(set(interests))
-    conn.execute(update(subscribers).where(subscribers.c.subscriber_id == subscriber_id)
-                 .values(interests=interests_column(chosen)))
-    publish(conn, "subscriber.preferences_changed", subscriber_id,
-            {"subscriber_id": subscriber_id, "interests": chosen, "changed_at": now()}, source=SOURCE)
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.subscriber_id == subscriber_id)
+        .values(interests=interests_column(chosen))
+    )
+    publish(
+        conn,
+        "subscriber.preferences_changed",
+        subscriber_id,
+        {"subscriber_id": subscriber_id, "interests": chosen, "changed_at": now()},
+        source=SOURCE,
+    )
     return True
 
 
@@ -194,11 +268,18 @@ def unsubscribe(conn: Connection, subscriber_id: str, method: str, issue_id: str
         return False
     if row.status in ("confirmed", "pending"):
         left_at = now()
-        conn.execute(update(subscribers).where(subscribers.c.subscriber_id == subscriber_id)
-                     .values(status="unsubscribed", left_at=left_at, left_reason=method))
-        publish(conn, "subscriber.unsubscribed", subscriber_id,
-                {"subscriber_id": subscriber_id, "method": method, "issue_id": issue_id,
-                 "unsubscribed_at": left_at}, source=SOURCE)
+        conn.execute(
+            update(subscribers)
+            .where(subscribers.c.subscriber_id == subscriber_id)
+            .values(status="unsubscribed", left_at=left_at, left_reason=method)
+        )
+        publish(
+            conn,
+            "subscriber.unsubscribed",
+            subscriber_id,
+            {"subscriber_id": subscriber_id, "method": method, "issue_id": issue_id, "unsubscribed_at": left_at},
+            source=SOURCE,
+        )
     return True
 
 
@@ -207,10 +288,18 @@ def suppress(conn: Connection, subscriber_id: str, reason: str) -> bool:
     if row is None or row.status in ("suppressed", "unsubscribed"):
         return False
     at = now()
-    conn.execute(update(subscribers).where(subscribers.c.subscriber_id == subscriber_id)
-                 .values(status="suppressed", left_at=at, left_reason=reason))
-    publish(conn, "subscriber.suppressed", subscriber_id,
-            {"subscriber_id": subscriber_id, "reason": reason, "suppressed_at": at}, source=SOURCE)
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.subscriber_id == subscriber_id)
+        .values(status="suppressed", left_at=at, left_reason=reason)
+    )
+    publish(
+        conn,
+        "subscriber.suppressed",
+        subscriber_id,
+        {"subscriber_id": subscriber_id, "reason": reason, "suppressed_at": at},
+        source=SOURCE,
+    )
     return True
 
 
@@ -218,12 +307,18 @@ def erase(conn: Connection, subscriber_id: str) -> bool:
     if _subscriber(conn, subscriber_id) is None:
         return False
     conn.execute(delete(subscribers).where(subscribers.c.subscriber_id == subscriber_id))
-    publish(conn, "subscriber.erased", subscriber_id, {"subscriber_id": subscriber_id, "erased_at": now()},
-            source=SOURCE)
+    publish(
+        conn,
+        "subscriber.erased",
+        subscriber_id,
+        {"subscriber_id": subscriber_id, "erased_at": now()},
+        source=SOURCE,
+    )
     return True
 
 
-# --- HTML pages ---------------------------------------------------------------------------------------------------
+# --- HTML pages
+# ---------------------------------------------------------------------------------------------------
 
 pages = Blueprint("subscribing", __name__)
 
@@ -235,8 +330,9 @@ def _engine() -> Any:
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
-    html = render_template(f"newsletter/{template}", interest_labels=INTEREST_LABELS,
-                           consent_wording=CONSENT_WORDING, **context)
+    html = render_template(
+        f"newsletter/{template}", interest_labels=INTEREST_LABELS, consent_wording=CONSENT_WORDING, **context
+    )
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -254,8 +350,12 @@ def subscribe_form() -> Response:
 def subscribe_submit() -> Response:
     if web.honeypot_tripped(request.form):
         return _page("subscribe_sent.html")
-    form = {"email": request.form.get("email", ""), "name": request.form.get("name") or None,
-            "interests": request.form.getlist("interests"), "consent": request.form.get("consent") == "yes"}
+    form = {
+        "email": request.form.get("email", ""),
+        "name": request.form.get("name") or None,
+        "interests": request.form.getlist("interests"),
+        "consent": request.form.get("consent") == "yes",
+    }
     try:
         data = SubscribeSchema().load(form)
     except ma.ValidationError as error:
@@ -295,8 +395,9 @@ def preferences_page(token: str) -> Response:
         row, _ = _manage_row(token)
     except tokens.BadLink as error:
         return _bad_link(error)
-    return _page("preferences.html", token=token, row=row, selected=interests_list(row.interests), errors={},
-                 saved=False)
+    return _page(
+        "preferences.html", token=token, row=row, selected=interests_list(row.interests), errors={}, saved=False
+    )
 
 
 @pages.post("/newsletter/preferences/<token>")
@@ -307,12 +408,20 @@ def preferences_submit(token: str) -> Response:
     except tokens.BadLink as error:
         return _bad_link(error)
     except ma.ValidationError as error:
-        return _page("preferences.html", 422, token=token, row=row, selected=request.form.getlist("interests"),
-                     errors=web.form_errors(error), saved=False)
+        return _page(
+            "preferences.html",
+            422,
+            token=token,
+            row=row,
+            selected=request.form.getlist("interests"),
+            errors=web.form_errors(error),
+            saved=False,
+        )
     with _engine().begin() as conn:
         change_preferences(conn, row.subscriber_id, data["interests"])
-    return _page("preferences.html", token=token, row=row, selected=sorted(data["interests"]), errors={},
-                 saved=True)
+    return _page(
+        "preferences.html", token=token, row=row, selected=sorted(data["interests"]), errors={}, saved=True
+    )
 
 
 @pages.get("/newsletter/unsubscribe/<token>")
@@ -348,7 +457,8 @@ def erase_submit(token: str) -> Response:
     return _page("erased.html")
 
 
-# --- JSON API -----------------------------------------------------------------------------------------------------
+# --- JSON API
+# -----------------------------------------------------------------------------------------------------
 
 api = ApiBlueprint("subscribers", __name__, url_prefix="/api/subscribers", description="Newsletter subscribers")
 
@@ -362,8 +472,12 @@ def documented_errors(*codes: int) -> Any:
         return view
 
     return decorate
-SENT = {"status": "confirmation_sent",
-        "message": "If this address can be subscribed, a confirmation email is on its way."}
+
+
+SENT = {
+    "status": "confirmation_sent",
+    "message": "If this address can be subscribed, a confirmation email is on its way.",
+}
 
 
 def _manage_id(token: str) -> str:

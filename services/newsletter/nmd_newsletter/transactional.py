@@ -1,4 +1,5 @@
-"""Transactional mail: each `email.requested` command rendered from its template and sent once per idempotency key."""
+"""Transactional mail: each `email.requested` command rendered from its template and sent once per idempotency
+key."""
 
 from __future__ import annotations
 
@@ -55,8 +56,15 @@ def handler(backend: Backend):  # type: ignore[no-untyped-def]
     def handle_email_requested(conn: Connection, event: Event) -> None:
         mail = compose(event.data)
         key = event.data["idempotency_key"]
-        before = ledger.begin_attempt(conn.engine, transactional_sends, KEY, key, create=True, template=event.data["template"],
-                                      mail=mail.to_json())
+        before = ledger.begin_attempt(
+            conn.engine,
+            transactional_sends,
+            KEY,
+            key,
+            create=True,
+            template=event.data["template"],
+            mail=mail.to_json(),
+        )
         if before == ledger.SENDING and backend.idempotent:
             ledger.claim_unsettled(conn.engine, transactional_sends, KEY, key)
         elif before not in (None, ledger.QUEUED):
@@ -82,15 +90,24 @@ def attempt(engine: Engine, backend: Backend, key: str, mail: Mail, conn: Connec
     except Unavailable:
         ledger.mark(engine, transactional_sends, KEY, key, ledger.QUEUED)
         raise
-    ledger.mark(conn or engine, transactional_sends, KEY, key, ledger.SENT, message_id=accepted.message_id,
-                mail=None, sent_at=ledger.now())
+    ledger.mark(
+        conn or engine,
+        transactional_sends,
+        KEY,
+        key,
+        ledger.SENT,
+        message_id=accepted.message_id,
+        mail=None,
+        sent_at=ledger.now(),
+    )
 
 
 def settle(engine: Engine, backend: Backend) -> int:
     """Decide unsettled sends: SendGrid processed them → sent; no sign of them after the window → send again."""
     with engine.connect() as conn:
-        rows = ledger.due_for_settling(conn, transactional_sends, settings.settle_seconds(),
-                                       idempotent=backend.idempotent)
+        rows = ledger.due_for_settling(
+            conn, transactional_sends, settings.settle_seconds(), idempotent=backend.idempotent
+        )
     for row in rows:
         key = row.idempotency_key
         if row.processed_seen:
@@ -101,6 +118,7 @@ def settle(engine: Engine, backend: Backend) -> int:
                 attempt(engine, backend, key, Mail.from_json(row.mail))
             except Unavailable:
                 # Certainly not sent; stays with the settle loop, which tries again on its next round.
-                ledger.mark(engine, transactional_sends, KEY, key, ledger.UNSETTLED,
-                            unsettled_since=row.unsettled_since)
+                ledger.mark(
+                    engine, transactional_sends, KEY, key, ledger.UNSETTLED, unsettled_since=row.unsettled_since
+                )
     return len(rows)

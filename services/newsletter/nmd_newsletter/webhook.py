@@ -46,7 +46,9 @@ issue_stats = Table(
 )
 
 
-# --- verification -------------------------------------------------------------------------------------------------
+# --- verification
+# -------------------------------------------------------------------------------------------------
+
 
 @cache
 def _public_key(b64_key: str) -> Any:
@@ -65,7 +67,9 @@ def signature_valid(body: str, signature: str, timestamp: str) -> bool:
         return False
 
 
-# --- taking events in ---------------------------------------------------------------------------------------------
+# --- taking events in
+# ---------------------------------------------------------------------------------------------
+
 
 def delivery_event_data(raw: dict[str, Any]) -> dict[str, Any] | None:
     """Our email.delivery_event data from one SendGrid event (custom_args arrive as top-level keys)."""
@@ -81,18 +85,30 @@ def delivery_event_data(raw: dict[str, Any]) -> dict[str, Any] | None:
         value = raw.get(name)
         return str(value) if value not in (None, "") else None
 
-    return {"sg_event_id": str(raw["sg_event_id"]), "event": raw["event"], "email": str(raw["email"]),
-            "timestamp": timestamp, "message_id": text("sg_message_id"), "issue_id": text("issue_id"),
-            "batch_id": text("batch_id"), "subscriber_id": text("subscriber_id"),
-            "idempotency_key": text("idempotency_key"), "reason": (text("reason") or "")[:2000] or None,
-            "bounce_type": bounce_type if bounce_type in ("bounce", "blocked") else None}
+    return {
+        "sg_event_id": str(raw["sg_event_id"]),
+        "event": raw["event"],
+        "email": str(raw["email"]),
+        "timestamp": timestamp,
+        "message_id": text("sg_message_id"),
+        "issue_id": text("issue_id"),
+        "batch_id": text("batch_id"),
+        "subscriber_id": text("subscriber_id"),
+        "idempotency_key": text("idempotency_key"),
+        "reason": (text("reason") or "")[:2000] or None,
+        "bounce_type": bounce_type if bounce_type in ("bounce", "blocked") else None,
+    }
 
 
 def _new_ids(conn: Connection, ids: list[str]) -> set[str]:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     now = datetime.now(UTC)
-    statement = (dialect.insert(webhook_events).values([{"sg_event_id": i, "received_at": now} for i in ids])
-                 .on_conflict_do_nothing().returning(webhook_events.c.sg_event_id))
+    statement = (
+        dialect.insert(webhook_events)
+        .values([{"sg_event_id": i, "received_at": now} for i in ids])
+        .on_conflict_do_nothing()
+        .returning(webhook_events.c.sg_event_id)
+    )
     return {row.sg_event_id for row in conn.execute(statement)}
 
 
@@ -123,13 +139,19 @@ def _settle_processed(conn: Connection, events: list[dict[str, Any]]) -> None:
     batch_ids = {e["batch_id"] for e in processed if e["batch_id"]}
     keys = {e["idempotency_key"] for e in processed if e["idempotency_key"]}
     if batch_ids:
-        conn.execute(update(issue_batches).where(issue_batches.c.batch_id.in_(batch_ids),
-                                                 issue_batches.c.processed_seen.is_(False))
-                     .values(processed_seen=True))
+        conn.execute(
+            update(issue_batches)
+            .where(issue_batches.c.batch_id.in_(batch_ids), issue_batches.c.processed_seen.is_(False))
+            .values(processed_seen=True)
+        )
     if keys:
-        conn.execute(update(transactional_sends).where(transactional_sends.c.idempotency_key.in_(keys),
-                                                       transactional_sends.c.processed_seen.is_(False))
-                     .values(processed_seen=True))
+        conn.execute(
+            update(transactional_sends)
+            .where(
+                transactional_sends.c.idempotency_key.in_(keys), transactional_sends.c.processed_seen.is_(False)
+            )
+            .values(processed_seen=True)
+        )
 
 
 blueprint = Blueprint("webhook", __name__)
@@ -154,7 +176,8 @@ def sendgrid_webhook() -> Any:
     return {"received": len(events), "new": taken}
 
 
-# --- what the events drive ----------------------------------------------------------------------------------------
+# --- what the events drive
+# ----------------------------------------------------------------------------------------
 
 SUPPRESSING = {"dropped": "dropped", "spamreport": "spamreport", "group_unsubscribe": "group_unsubscribe"}
 
@@ -162,14 +185,19 @@ SUPPRESSING = {"dropped": "dropped", "spamreport": "spamreport", "group_unsubscr
 def _subscriber_id(conn: Connection, data: dict[str, Any]) -> str | None:
     if data.get("subscriber_id"):
         return str(data["subscriber_id"])
-    row = conn.execute(select(subscribers.c.subscriber_id).where(subscribers.c.email == data["email"].lower())).first()
+    row = conn.execute(
+        select(subscribers.c.subscriber_id).where(subscribers.c.email == data["email"].lower())
+    ).first()
     return row.subscriber_id if row else None
 
 
 def count_for_issue(conn: Connection, issue_id: str, event: str) -> None:
     insert_ignore(conn, issue_stats, {"issue_id": issue_id, "event": event, "count": 0})
-    conn.execute(update(issue_stats).where(issue_stats.c.issue_id == issue_id, issue_stats.c.event == event)
-                 .values(count=issue_stats.c.count + 1))
+    conn.execute(
+        update(issue_stats)
+        .where(issue_stats.c.issue_id == issue_id, issue_stats.c.event == event)
+        .values(count=issue_stats.c.count + 1)
+    )
 
 
 def handle_delivery_event(conn: Connection, event: Event) -> None:

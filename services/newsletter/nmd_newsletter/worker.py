@@ -18,7 +18,7 @@ from nmd_runtime.outbox import Relay
 from nmd_runtime.worker import run_worker
 from sqlalchemy import Engine
 
-from nmd_newsletter import dispatch, sending, sections, settings, transactional, webhook
+from nmd_newsletter import dispatch, sections, sending, settings, transactional, webhook
 from nmd_newsletter.app import create_engine_and_migrate
 from nmd_newsletter.mail import Backend, make_backend
 
@@ -33,15 +33,28 @@ RELAY_BATCH = 50
 def subscriptions(backend: Backend, roles: Sequence[str]) -> list[Subscription]:
     chosen = []
     if "mailer" in roles:
-        chosen.append(Subscription(settings.group("mailer"), ["notifications.email"],
-                                   {"email.requested": transactional.handler(backend)},
-                                   consumer_options={"max_poll_records": 50}))
+        chosen.append(
+            Subscription(
+                settings.group("mailer"),
+                ["notifications.email"],
+                {"email.requested": transactional.handler(backend)},
+                consumer_options={"max_poll_records": 50},
+            )
+        )
     if "events" in roles:
-        chosen.append(Subscription(settings.group("delivery-events"), ["email.events"],
-                                   {"email.delivery_event": webhook.handle_delivery_event}))
+        chosen.append(
+            Subscription(
+                settings.group("delivery-events"),
+                ["email.events"],
+                {"email.delivery_event": webhook.handle_delivery_event},
+            )
+        )
     if "sections" in roles:
-        chosen.append(Subscription(settings.group("sections"), ["stories.events", "partners.events"],
-                                   dict(sections.HANDLERS)))
+        chosen.append(
+            Subscription(
+                settings.group("sections"), ["stories.events", "partners.events"], dict(sections.HANDLERS)
+            )
+        )
     return chosen
 
 
@@ -51,7 +64,7 @@ def settle_loop(engine: Engine, backend: Backend) -> Callable[[threading.Event],
             try:
                 transactional.settle(engine, backend)
                 sending.settle(engine, backend)
-            except Exception:  # noqa: BLE001 - the next round tries again
+            except Exception:
                 log.exception("settling failed")
 
     return run
@@ -59,9 +72,12 @@ def settle_loop(engine: Engine, backend: Backend) -> Callable[[threading.Event],
 
 def sender(engine: Engine, backend: Backend) -> Callable[[threading.Event], None]:
     # Few records per poll: a batch is a second of work, and a rebalance should not strand many of them.
-    subscription = Subscription(settings.group("senders"), ["newsletter.deliveries"],
-                                {"newsletter.batch_requested": sending.handler(backend)},
-                                consumer_options={"max_poll_records": 4, "max_poll_interval_ms": 600_000})
+    subscription = Subscription(
+        settings.group("senders"),
+        ["newsletter.deliveries"],
+        {"newsletter.batch_requested": sending.handler(backend)},
+        consumer_options={"max_poll_records": 4, "max_poll_interval_ms": 600_000},
+    )
     return sending.BatchConsumer(engine, subscription).run
 
 

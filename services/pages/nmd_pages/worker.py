@@ -36,12 +36,19 @@ PUBLISH_STATIC = settings.declare(
 
 
 def subscriptions(read_model_group: str | None = None, page_views_group: str | None = None) -> list[Subscription]:
+    # Read models and counters live wholly in this database, so many events may share one transaction.
     return [
-        Subscription(read_model_group or READ_MODEL_GROUP.read(), read_models.topics(), read_models.HANDLERS),
+        Subscription(
+            read_model_group or READ_MODEL_GROUP.read(),
+            read_models.topics(),
+            read_models.HANDLERS,
+            chunk_size=100,
+        ),
         Subscription(
             page_views_group or PAGE_VIEWS_GROUP.read(),
             [topic_for("page.viewed")],
             {"page.viewed": page_views.on_page_viewed},
+            chunk_size=500,
         ),
     ]
 
