@@ -7,11 +7,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import threading
 from typing import Any
 
-from nmd_contracts.envelope import Event, InvalidEvent, from_kafka
-from nmd_runtime.consumer import EventConsumer
+from nmd_contracts.envelope import Event, from_kafka
 from nmd_runtime.outbox import publish
 from nmd_runtime.settings import env
 from sqlalchemy import Connection, Engine, or_, select, update
@@ -267,18 +265,3 @@ def read_batch_command(value: bytes, headers: list[tuple[str, bytes]] | None = N
     return dataclasses.replace(event, data=event.data | {"recipients": check_recipients(recipients)})
 
 
-class BatchConsumer(EventConsumer):
-    """The shared idempotent consumer, reading its records with read_batch_command."""
-
-    def _process(self, record: Any, stop: threading.Event) -> None:
-        try:
-            event = read_batch_command(record.value, record.headers)
-        except InvalidEvent as error:
-            log.error(
-                "unreadable batch command at %s/%s@%s: %s", record.topic, record.partition, record.offset, error
-            )
-            self._dead_letters.write(record, self.subscription.group_id, error, attempts=0)
-            return
-        handler = self.subscription.handlers.get(event.type)
-        if handler is not None:
-            self._handle_with_retries(record, event, handler, stop)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from nmd_runtime import logs
-from nmd_runtime.consumer import Subscription
+from nmd_runtime.consumer import EventConsumer, Subscription
 from nmd_runtime.outbox import Relay
 from nmd_runtime.worker import run_worker
 from sqlalchemy import Engine
@@ -77,8 +77,9 @@ def sender(engine: Engine, backend: Backend) -> Callable[[threading.Event], None
         ["newsletter.deliveries"],
         {"newsletter.batch_requested": sending.handler(backend)},
         consumer_options={"max_poll_records": 4, "max_poll_interval_ms": 600_000},
+        reader=sending.read_batch_command,
     )
-    return sending.BatchConsumer(engine, subscription).run
+    return EventConsumer(engine, subscription).run
 
 
 def loops(engine: Engine, backend: Backend, roles: Sequence[str]) -> list[Callable[[threading.Event], None]]:
