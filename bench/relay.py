@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from kafka.admin import NewTopic
@@ -154,6 +155,10 @@ def _consumer_process(url: str, topic: str, events: int, latencies: bool = False
     )
 
 
+def _run_relay(url: str, stop: Any) -> None:
+    Relay(make_engine(url)).run(stop)
+
+
 def steady_latency(rate: int, seconds: int) -> tuple[float, float, float]:
     """Events written one per transaction at a steady rate; latency = applied by the consumer - event time."""
     url = fresh_database("bench_latency")
@@ -162,8 +167,10 @@ def steady_latency(rate: int, seconds: int) -> tuple[float, float, float]:
     topic = new_topic("latency")
     events = rate * seconds
     consumer = _consumer_process(url, topic, events, latencies=True)
-    stop = threading.Event()
-    relay = threading.Thread(target=Relay(engine).run, args=(stop,))
+    # The relay runs in a process of its own, as in a service's worker.
+    fork = multiprocessing.get_context("fork")
+    stop = fork.Event()
+    relay = fork.Process(target=_run_relay, args=(url, stop))
     relay.start()
     time.sleep(2)  # let the consumer join its group before the clock starts; the measurement starts after
     start = time.perf_counter()
@@ -186,16 +193,23 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--rate", type=int, default=1_000)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--parts", default="producers,relay,latency", help="which measurements to run")
     args = parser.parse_args()
+    parts = args.parts.split(",")
     size = len(to_kafka(sample_event(0))[1])
     print(f"record size                  {size} bytes", flush=True)
-    raw = raw_producer(args.events)
-    print(f"raw kafka-python producer    {raw:10.0f} events/s", flush=True)
-    java = kafka_perf_tool(args.events, size)
-    print(f"Kafka ProducerPerformance    {java or float('nan'):10.0f} events/s", flush=True)
-    relay, end_to_end = relay_throughput(args.events)
-    print(f"outbox relay                 {relay:10.0f} events/s  ({relay / raw:.2f} of raw kafka-python)")
-    print(f"outbox → consumer applied    {end_to_end:10.0f} events/s", flush=True)
+    if "producers" in parts or "relay" in parts:
+        raw = raw_producer(args.events)
+        print(f"raw kafka-python producer    {raw:10.0f} events/s", flush=True)
+    if "producers" in parts:
+        java = kafka_perf_tool(args.events, size)
+        print(f"Kafka ProducerPerformance    {java or float('nan'):10.0f} events/s", flush=True)
+    if "relay" in parts:
+        relay, end_to_end = relay_throughput(args.events)
+        print(f"outbox relay                 {relay:10.0f} events/s  ({relay / raw:.2f} of raw kafka-python)")
+        print(f"outbox → consumer applied    {end_to_end:10.0f} events/s", flush=True)
+    if "latency" not in parts:
+        return
     p50, p99, worst = steady_latency(args.rate, args.seconds)
     print(f"latency at {args.rate}/s for {args.seconds}s   p50 {p50:.1f} ms  p99 {p99:.1f} ms  max {worst:.1f} ms")
 

@@ -79,7 +79,9 @@ class EventConsumer:
                 if done:
                     self._done[TopicPartition(chunk[0].topic, chunk[0].partition)] = done[-1].offset + 1
                 count += len(done)
-        self.commit()
+        # Asynchronous here: losing this commit only means a redelivery, which the processed-events table
+        # absorbs; shutdown and rebalances commit synchronously.
+        self.commit(wait=False)
         return count
 
     def _process_chunk(self, chunk: list[Any], stop: threading.Event) -> list[Any]:
@@ -100,11 +102,14 @@ class EventConsumer:
             done.append(record)
         return done
 
-    def commit(self) -> None:
+    def commit(self, wait: bool = True) -> None:
         if not self._done:
             return
         offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in self._done.items()}
-        self.consumer.commit(offsets)
+        if wait:
+            self.consumer.commit(offsets)
+        else:
+            self.consumer.commit_async(offsets)
         self._done.clear()
 
     def _process(self, record: Any, stop: threading.Event) -> None:

@@ -18,6 +18,7 @@ from nmd_runtime import kafka
 log = logging.getLogger(__name__)
 
 PREFIX = "dlq."
+REPLAYED_FROM = "replayed-from-offset"
 
 
 class DeadLetterWriter:
@@ -120,7 +121,8 @@ def _replay_one(producer: Any, record: Any, group: str) -> int:
     letter = DeadLetter(record.key, record.value, list(record.headers), record.offset, record.partition)
     if letter.origin("group") != group:
         return 0
-    headers = [*letter.original_headers(), ("replayed-from-offset", str(record.offset).encode())]
+    kept = [(k, v) for k, v in letter.original_headers() if k != REPLAYED_FROM]
+    headers = [*kept, (REPLAYED_FROM, str(record.offset).encode())]
     producer.send(letter.origin("topic"), key=letter.key, value=letter.value, headers=headers)
     return 1
 

@@ -1,5 +1,6 @@
 """The whole platform started the way `make run` starts it: infra/run.sh (topics, migrations, the staff account,
-sample content, then honcho and the Procfile), on the test session's Kafka broker and PostgreSQL databases."""
+sample content, then honcho and the Procfile), on the test session's Kafka broker, with either `make run`'s default
+databases (a SQLite file per service under NMD_VAR_DIR) or a fresh PostgreSQL database per service."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import psycopg
 import requests
+from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+from nmd_contracts.topics import provision
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
@@ -28,6 +31,12 @@ from tests.waiting import wait_for
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("pages", "partners", "stories", "newsletter")
 DATABASES = (*SERVICES, "staff")
+# The newsletter's consumer groups of commands and delivery feedback, by the suffix of NEWSLETTER_GROUP_PREFIX.
+NEWSLETTER_COMMAND_GROUPS = {
+    "mailer": "notifications.email",
+    "senders": "newsletter.deliveries",
+    "delivery-events": "email.events",
+}
 PASSWORD_LINE = re.compile(r"password \(shown once\): (\S+)")
 START_TIMEOUT = 240  # first start on a busy two-core machine: four web apps, four workers, the gateway
 
@@ -83,10 +92,19 @@ def databases(server_url: str, tag: str) -> Iterator[dict[str, str]]:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def environment(var_dir: Path, kafka: str, urls: dict[str, str], tag: str) -> tuple[dict[str, str], int, dict]:
+@contextlib.contextmanager
+def sqlite_files(var_dir: Path) -> Iterator[dict[str, str]]:
+    """Where `make run` keeps each database when no <OWNER>_DATABASE_URL is set (nmd_runtime.settings)."""
+    yield {owner: f"sqlite:///{var_dir / owner}.db" for owner in DATABASES}
+
+
+def environment(
+    var_dir: Path, kafka: str, urls: dict[str, str], tag: str, postgres: bool
+) -> tuple[dict[str, str], int, dict]:
     gateway = free_port()
     web_ports = {service: free_port() for service in SERVICES}
-    env = dict(os.environ) | {
+    inherited = {name: value for name, value in os.environ.items() if not name.endswith("_DATABASE_URL")}
+    env = inherited | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "NMD_VAR_DIR": str(var_dir),
         "PUBLIC_BASE_URL": f"http://localhost:{gateway}",
@@ -104,16 +122,36 @@ def environment(var_dir: Path, kafka: str, urls: dict[str, str], tag: str) -> tu
     for service, port in web_ports.items():
         env[f"{service.upper()}_PORT"] = str(port)
         env[f"{service.upper()}_WORKER_HEALTH_PORT"] = str(free_port())
-    for owner, url in urls.items():
-        env[f"{owner.upper()}_DATABASE_URL"] = url
+    if postgres:
+        for owner, url in urls.items():
+            env[f"{owner.upper()}_DATABASE_URL"] = url
     return env, gateway, web_ports
 
 
+def start_newsletter_groups_at_end(kafka: str, prefix: str) -> None:
+    """A fresh broker holds no commands, but the tests' shared one holds every earlier test's emails, batches of
+    up to 1,000 recipients and delivery events: from the beginning, our newsletter worker would spend minutes
+    sending other tests' mail. Its command groups start at the topics' current end instead."""
+    provision(kafka)  # as infra/run.sh will: the topics must exist to have an end
+    for suffix, topic in NEWSLETTER_COMMAND_GROUPS.items():
+        consumer = KafkaConsumer(bootstrap_servers=kafka, group_id=f"{prefix}-{suffix}", enable_auto_commit=False)
+        try:
+            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            assert partitions, f"topic {topic} is missing"
+            ends = consumer.end_offsets(partitions)
+            consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in ends.items()})
+        finally:
+            consumer.close()
+
+
 @contextlib.contextmanager
-def running_platform(var_dir: Path, kafka: str, postgres_server: str) -> Iterator[Platform]:
+def running_platform(var_dir: Path, kafka: str, postgres_server: str | None = None) -> Iterator[Platform]:
+    """`make run` on `kafka`; on PostgreSQL when `postgres_server` is given, else on its default SQLite files."""
     tag = uuid.uuid4().hex[:8]
-    with databases(postgres_server, tag) as urls:
-        env, gateway, web_ports = environment(var_dir, kafka, urls, tag)
+    chosen = databases(postgres_server, tag) if postgres_server else sqlite_files(var_dir)
+    with chosen as urls:
+        env, gateway, web_ports = environment(var_dir, kafka, urls, tag, postgres=bool(postgres_server))
+        start_newsletter_groups_at_end(kafka, env["NEWSLETTER_GROUP_PREFIX"])
         platform = Platform(f"http://localhost:{gateway}", var_dir, web_ports, urls)
         process = subprocess.Popen(
             ["infra/run.sh"],

@@ -47,6 +47,7 @@ def newsletter_env(
         "NEWSLETTER_SETTLE_SECONDS": "60",
         "NMD_VAR_DIR": str(tmp_path / "var"),
         "PUBLIC_BASE_URL": "https://mentoring.example",
+        "NEWSLETTER_WORKER_HEALTH_PORT": "0",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -4,7 +4,7 @@ and the days to go until National Mentoring Day."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,15 @@ approved_partners = Table(
 # --------------------------------------------------------------------------------------------------
 
 
+def instant(value: str | datetime) -> datetime:
+    """An event's RFC 3339 timestamp as an aware UTC datetime: SQLite's DateTime takes only datetimes, and both
+    databases then compare it with the issues' own (UTC) start times."""
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp without an offset: {value!r}")
+    return parsed.astimezone(UTC)
+
+
 def on_story_published(conn: Connection, event: Event) -> None:
     data = event.data
     values = {
@@ -62,18 +71,22 @@ def on_story_featured(conn: Connection, event: Event) -> None:
     conn.execute(
         update(featured_stories)
         .where(featured_stories.c.story_id == data["story_id"])
-        .values(featured=data["featured"], featured_at=data["changed_at"] if data["featured"] else None)
+        .values(featured=data["featured"], featured_at=instant(data["changed_at"]) if data["featured"] else None)
     )
 
 
-def on_story_withdrawn(conn: Connection, event: Event) -> None:
+def on_story_off_the_wall(conn: Connection, event: Event) -> None:
+    # Withdrawn (erased) or unpublished (kept, maybe published again): either way out of the sections. An
+    # unpublished story comes back unfeatured (the stories service clears its flag), so its row goes too and a
+    # later story.published starts it afresh.
     conn.execute(delete(featured_stories).where(featured_stories.c.story_id == event.data["story_id"]))
 
 
 def on_partner_approved(conn: Connection, event: Event) -> None:
     data = event.data
     values = {"name": data["name"], "profile_url": data["profile_url"]}
-    row = {"partner_id": data["partner_id"], "approved_at": data.get("approved_at") or event.time} | values
+    approved_at = instant(data.get("approved_at") or event.time)
+    row = {"partner_id": data["partner_id"], "approved_at": approved_at} | values
     if not insert_ignore(conn, approved_partners, row):
         conn.execute(
             update(approved_partners).where(approved_partners.c.partner_id == data["partner_id"]).values(values)
@@ -87,7 +100,8 @@ def on_partner_withdrawn(conn: Connection, event: Event) -> None:
 HANDLERS = {
     "story.published": on_story_published,
     "story.featured": on_story_featured,
-    "story.withdrawn": on_story_withdrawn,
+    "story.unpublished": on_story_off_the_wall,
+    "story.withdrawn": on_story_off_the_wall,
     "partner.approved": on_partner_approved,
     "partner.updated": on_partner_approved,
     "partner.withdrawn": on_partner_withdrawn,

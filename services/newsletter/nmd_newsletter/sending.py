@@ -263,5 +263,3 @@ def read_batch_command(value: bytes, headers: list[tuple[str, bytes]] | None = N
     if event.type != "newsletter.batch_requested":
         return from_kafka(value, headers)
     return dataclasses.replace(event, data=event.data | {"recipients": check_recipients(recipients)})
-
-

@@ -3,7 +3,8 @@ events (suppression, statistics), read models for the automatic sections, the di
 
     python -m nmd_newsletter.worker [--roles mailer,sender,events,sections,dispatch,settle]
 
-Every role runs by default; several workers share the load of each consumer group."""
+Every role runs by default; several workers share the load of each consumer group. /healthz, /readyz and /metrics
+answer on NEWSLETTER_WORKER_HEALTH_PORT."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from nmd_runtime import logs
+from nmd_runtime import logs, observability
+from nmd_runtime import settings as runtime_settings
 from nmd_runtime.consumer import EventConsumer, Subscription
 from nmd_runtime.outbox import Relay
 from nmd_runtime.worker import run_worker
@@ -23,6 +25,11 @@ from nmd_newsletter.app import create_engine_and_migrate
 from nmd_newsletter.mail import Backend, make_backend
 
 log = logging.getLogger(__name__)
+HEALTH_PORT = runtime_settings.declare(
+    "NEWSLETTER_WORKER_HEALTH_PORT",
+    "9104",
+    "Port of the newsletter worker's /healthz, /readyz and /metrics (0: any free port).",
+)
 ROLES = ("mailer", "sender", "events", "sections", "dispatch", "settle")
 SETTLE_INTERVAL = 2.0
 # Our outbox holds batch commands of ~100 kB each: the relay reads fewer rows at a time than its default of 1000,
@@ -109,7 +116,13 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
     extra = loops(engine, backend, roles)
     if not args.no_relay:
         extra.append(Relay(engine, batch_size=RELAY_BATCH).run)
-    run_worker(engine, subscriptions(backend, roles), relay=False, extra_loops=extra, stop=stop)
+    health = observability.worker_health_server(int(HEALTH_PORT.read()), [observability.database_check(engine)])
+    log.info("newsletter worker started", extra={"health_port": health.server_address[1], "roles": roles})
+    try:
+        run_worker(engine, subscriptions(backend, roles), relay=False, extra_loops=extra, stop=stop)
+    finally:
+        health.shutdown()
+        health.server_close()
 
 
 if __name__ == "__main__":
