@@ -41,7 +41,10 @@ run: install
 	infra/run.sh
 
 bench: install infra-up
+	infra/system-packages.sh bench
 	$(BIN)/python -m bench.relay
+	$(BIN)/python -m bench.pages
+	$(BIN)/python -m bench.newsletter
 
 lint: install
 	$(BIN)/ruff check .

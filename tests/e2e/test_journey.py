@@ -215,7 +215,7 @@ class Journey:
         if self.page is self.visitor:
             self.shot("subscribe")
         self.page.get_by_role("button", name="Subscribe").click()
-        expect(self.page.locator("main")).to_contain_text("email", ignore_case=True)
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Check your email")
 
     def confirm_from_email(self, email: str) -> None:
         self.as_visitor()
