@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psycopg
 from nmd_runtime.database import make_engine
+from nmd_runtime.kafka import start_group_at_end
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://nmd:nmd@127.0.0.1:55432/postgres")
@@ -75,20 +76,6 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=log, text=True
     )
-
-
-def start_group_at_end(group: str, topic: str) -> None:
-    """The bench's fresh consumer group starts at the topic's end, not at a week of earlier runs' commands."""
-    from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
-    from nmd_runtime.settings import kafka_settings
-
-    consumer = KafkaConsumer(**kafka_settings(), group_id=group, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        ends = consumer.end_offsets(partitions)
-        consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in ends.items()})
-    finally:
-        consumer.close()
 
 
 def fake_stats() -> dict:
@@ -176,7 +163,7 @@ def main() -> None:
         "SENDGRID_TIMEOUT": "30",
         "NEWSLETTER_GROUP_PREFIX": f"bench-{uuid.uuid4().hex[:6]}",
     }
-    start_group_at_end(f"{env['NEWSLETTER_GROUP_PREFIX']}-senders", "newsletter.deliveries")
+    start_group_at_end(f"{env['NEWSLETTER_GROUP_PREFIX']}-senders", ["newsletter.deliveries"])
     fake = start(
         [
             "tests.fakes.sendgrid_api",

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 
 from kafka import KafkaConsumer, TopicPartition
-
 from nmd_contracts.envelope import Event, from_kafka
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 
 from nmd_runtime import settings
 
@@ -45,3 +45,19 @@ def consumer(group_id: str | None, **overrides: Any) -> KafkaConsumer:
 
 def admin() -> KafkaAdminClient:
     return KafkaAdminClient(**settings.kafka_settings())
+
+
+def start_group_at_end(group_id: str, topics: list[str], **overrides: Any) -> None:
+    """Commit the current end of each topic for a consumer group that has none yet, so it reads only what comes
+    next: a new mailer group must not resend a week of old commands, and a test's fresh group must not read every
+    earlier test's events."""
+    client = consumer(group_id, **overrides)
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in client.partitions_for_topic(t) or ()]
+        missing = set(topics) - {tp.topic for tp in partitions}
+        if missing:
+            raise ValueError(f"topics {sorted(missing)} do not exist")
+        ends = client.end_offsets(partitions)
+        client.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in ends.items()})
+    finally:
+        client.close()

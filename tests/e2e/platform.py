@@ -20,8 +20,8 @@ from pathlib import Path
 
 import psycopg
 import requests
-from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from nmd_contracts.topics import provision
+from nmd_runtime.kafka import start_group_at_end
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
@@ -134,14 +134,7 @@ def start_newsletter_groups_at_end(kafka: str, prefix: str) -> None:
     sending other tests' mail. Its command groups start at the topics' current end instead."""
     provision(kafka)  # as infra/run.sh will: the topics must exist to have an end
     for suffix, topic in NEWSLETTER_COMMAND_GROUPS.items():
-        consumer = KafkaConsumer(bootstrap_servers=kafka, group_id=f"{prefix}-{suffix}", enable_auto_commit=False)
-        try:
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-            assert partitions, f"topic {topic} is missing"
-            ends = consumer.end_offsets(partitions)
-            consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in ends.items()})
-        finally:
-            consumer.close()
+        start_group_at_end(f"{prefix}-{suffix}", [topic], bootstrap_servers=kafka)
 
 
 @contextlib.contextmanager

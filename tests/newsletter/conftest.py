@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from nmd_contracts.topics import provision
+from nmd_runtime.kafka import start_group_at_end
 from werkzeug.serving import make_server
 
 from tests.fakes.sendgrid_api import FakeSendGrid, _QuietHandler
@@ -68,15 +68,7 @@ def start_groups_at_end(bootstrap: str, prefix: str) -> None:
     what the
     test causes, not every earlier test's (and other services') messages from the beginning."""
     for name, topics in GROUP_TOPICS.items():
-        consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=f"{prefix}-{name}", enable_auto_commit=False
-        )
-        try:
-            partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
-            ends = consumer.end_offsets(partitions)
-            consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in ends.items()})
-        finally:
-            consumer.close()
+        start_group_at_end(f"{prefix}-{name}", topics, bootstrap_servers=bootstrap)
 
 
 @pytest.fixture

@@ -13,9 +13,10 @@ import pytest
 from flask import Flask
 from nmd_contracts.envelope import Event, new_event, to_kafka
 from nmd_contracts.topics import provision, topic_for
-from nmd_pages import worker
+from nmd_pages import read_models, worker
 from nmd_pages.app import create_app
 from nmd_runtime import kafka
+from nmd_runtime.kafka import start_group_at_end
 from sqlalchemy import Engine
 
 FIXED = dt.datetime(2026, 10, 24, 9, 15, 30, tzinfo=dt.UTC)
@@ -69,15 +70,17 @@ def run_worker(engine: Engine, kafka_env: str) -> Iterator[Callable[..., threadi
     def start(**options: Any) -> threading.Thread:
         stop = threading.Event()
         suffix = uuid.uuid4().hex[:8]
+        groups = {
+            "read_model_group": f"test.pages.read.{suffix}",
+            "page_views_group": f"test.pages.views.{suffix}",
+        }
+        # Only what this test sends: the shared broker holds every earlier test's partners and stories.
+        start_group_at_end(groups["read_model_group"], read_models.topics())
+        start_group_at_end(groups["page_views_group"], [topic_for("page.viewed")])
         thread = threading.Thread(
             target=worker.run,
             args=(engine,),
-            kwargs={
-                "stop": stop,
-                "read_model_group": f"test.pages.read.{suffix}",
-                "page_views_group": f"test.pages.views.{suffix}",
-            }
-            | options,
+            kwargs={"stop": stop, **groups} | options,
             daemon=True,
         )
         thread.start()

@@ -95,7 +95,9 @@ def test_the_worker_job_publishes_to_a_folder_after_changes_settle(app, engine, 
     try:
         story_file = tmp_path / "site" / "story" / story_slug / "index.html"
         # The counter moves once a publish has finished, after its files are written.
-        wait_for(lambda: publisher.publishes >= 1 and story_file.exists(), 30, message="first publish did not happen")
+        wait_for(
+            lambda: publisher.publishes >= 1 and story_file.exists(), 30, message="first publish did not happen"
+        )
         first = publisher.publishes
         apply(engine, "story.withdrawn", story_id, {"story_id": story_id, "withdrawn_at": NOW})
         wait_for(lambda: publisher.publishes > first, 30, message="no publish after the change")
