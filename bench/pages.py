@@ -1,7 +1,11 @@
 """Benchmark: the home page through gunicorn (the live app, page cache on) beside nginx serving the same page's
 static HTML (as published by nmd_pages.publishing), in the same run, on loopback, with wrk.
 
-    .venv/bin/python -m bench.pages [--seconds 10] [--connections 32] [--workers 2] [--threads 4]
+    .venv/bin/python -m bench.pages [--seconds 10] [--connections 32] [--workers N] [--threads N]
+
+gunicorn is started by the Procfile's own `pages` command (infra/gunicorn_config.py, the metrics folder), so the
+benchmark measures what `make run` and the containers run; --workers and --threads set WEB_CONCURRENCY and
+WEB_THREADS for it (default: the config's defaults).
 
 Needs Debian's nginx-light and wrk (infra/system-packages.sh installs nginx; `apt-get install wrk`). Uses a
 SQLite database in a temporary folder (the one-machine default), seeded with a few partners and stories;
@@ -143,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers and nginx worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn workers (WEB_CONCURRENCY) and nginx worker processes"
+    )
+    parser.add_argument("--threads", type=int, help="threads per gunicorn worker (WEB_THREADS)")
     parser.add_argument("--wrk-threads", type=int, default=2)
     args = parser.parse_args(argv)
     for tool in ("wrk", "nginx"):
@@ -164,28 +170,25 @@ def main(argv: list[str] | None = None) -> int:
     publish_static(database_url, root / "site")
 
     app_port, nginx_port = free_port(), free_port()
+    if args.workers is not None:
+        env["WEB_CONCURRENCY"] = str(args.workers)
+    if args.threads is not None:
+        env["WEB_THREADS"] = str(args.threads)
+    env |= {"WEB_HOST": "127.0.0.1", "PAGES_PORT": str(app_port), "PATH": f"{VENV_BIN}{os.pathsep}{env['PATH']}"}
+    os.environ.update({k: env[k] for k in ("WEB_CONCURRENCY", "WEB_THREADS") if k in env})
+    from infra import gunicorn_config  # what the Procfile's command will read from the same environment
+    from infra.process import processes
+
+    workers, threads, worker_class = gunicorn_config.workers, gunicorn_config.threads, gunicorn_config.worker_class
     gunicorn = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "-w",
-            str(args.workers),
-            "-k",
-            "gthread",
-            "--threads",
-            str(args.threads),
-            "--keep-alive",
-            "5",
-            "-b",
-            f"127.0.0.1:{app_port}",
-            "nmd_pages.app:create_app()",
-        ],
+        ["sh", "-c", processes()["pages"]],  # `exec gunicorn ...`: the shell becomes gunicorn
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=open(root / "gunicorn.log", "w"),  # noqa: SIM115
     )
     (root / "nginx.conf").write_text(
-        NGINX_CONF.format(workers=args.workers, root=root, port=nginx_port, site=root / "site")
+        NGINX_CONF.format(workers=workers, root=root, port=nginx_port, site=root / "site")
     )
     nginx = subprocess.Popen(
         ["nginx", "-p", str(root), "-c", str(root / "nginx.conf")],
@@ -208,15 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs shared with the load generator"
     )
     print(
-        f"gunicorn ({args.workers} gthread workers x {args.threads} threads): {app_rps:10.0f} req/s   "
+        f"gunicorn ({workers} {worker_class} workers x {threads} threads): {app_rps:10.0f} req/s   "
         f"p99 {app_p99:6.2f} ms"
     )
-    print(
-        f"nginx static ({args.workers} workers):              {static_rps:10.0f} req/s   p99 {static_p99:6.2f} ms"
-    )
+    print(f"nginx static ({workers} workers):              {static_rps:10.0f} req/s   p99 {static_p99:6.2f} ms")
     print(f"nginx / gunicorn: {static_rps / app_rps:.1f}x")
     target = app_rps >= 2000 and app_p99 < 50
     print(f"target (>= 2000 req/s, p99 < 50 ms): {'met' if target else 'NOT met'}")
+    print(f"load average: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     shutil.rmtree(root, ignore_errors=True)
     return 0
 

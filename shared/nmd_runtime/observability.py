@@ -119,10 +119,16 @@ def install(app: Flask, service: str, ready_checks: Sequence[ReadyCheck]) -> Non
         started = g.pop("nmd_started", None)
         # The route template, not the path: one series per route, whatever ids appear in URLs.
         endpoint = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-        REQUESTS.labels(service, request.method, endpoint, str(response.status_code)).inc()
-        if started is not None:
-            LATENCY.labels(service, request.method, endpoint).observe(time.perf_counter() - started)
+        seconds = time.perf_counter() - started if started is not None else None
+        observe_request(service, request.method, endpoint, response.status_code, seconds)
         return response
+
+
+def observe_request(service: str, method: str, endpoint: str, status: int, seconds: float | None) -> None:
+    """Count an answered request (and its time, when known) in the per-request metrics."""
+    REQUESTS.labels(service, method, endpoint, str(status)).inc()
+    if seconds is not None:
+        LATENCY.labels(service, method, endpoint).observe(seconds)
 
 
 class _HealthHandler(BaseHTTPRequestHandler):

@@ -24,6 +24,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import Token
 from datetime import timedelta
 from functools import wraps
 from pathlib import Path
@@ -43,6 +44,7 @@ from flask import (
     request,
 )
 from sqlalchemy import Engine
+from werkzeug import Request
 from werkzeug.exceptions import BadRequest, HTTPException, TooManyRequests, UnprocessableEntity, default_exceptions
 
 from nmd_runtime import context, observability, settings
@@ -69,6 +71,7 @@ _WEBARGS_LOCATIONS = {
 }
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -166,7 +169,11 @@ def _add_root_docs(app: Flask, service: str) -> None:
 
 
 def _finish_response(response: Response) -> Response:
-    correlation_id = current_correlation_id()
+    return add_standard_headers(response, current_correlation_id())
+
+
+def add_standard_headers(response: Response, correlation_id: str | None) -> Response:
+    """The headers every answer carries (also used by a service's own WSGI fast path, outside Flask)."""
     if correlation_id:
         response.headers["X-Correlation-ID"] = correlation_id
     # Cheap headers that break nothing; a strict script/style CSP is left to each service (uploads go to S3).
@@ -194,31 +201,53 @@ def asset_url(filename: str) -> str:
 # --- correlation ids
 
 
-def _bind_correlation_id() -> None:
-    incoming = request.headers.get("X-Correlation-ID", "").strip()
-    parent = _TRACEPARENT.match(request.headers.get("traceparent", "").strip().lower())
+def correlation_from(correlation_header: str, traceparent_header: str) -> tuple[str, str | None]:
+    """(correlation id, the caller's traceparent or None) from a request's X-Correlation-ID and traceparent."""
+    incoming = correlation_header.strip()
+    parent = _TRACEPARENT.match(traceparent_header.strip().lower())
     if parent and parent.group(1) == "0" * 32:
         parent = None
     if _CORRELATION_ID.match(incoming):
-        g.nmd_correlation_id = incoming
+        correlation_id = incoming
     elif parent:
-        g.nmd_correlation_id = parent.group(1)
+        correlation_id = parent.group(1)
     else:
-        g.nmd_correlation_id = str(uuid.uuid4())
-    if parent:
-        g.nmd_traceparent = parent.group(0)
-    # The outbox and the log formatter read these, so events and log lines of this request carry them.
-    g.nmd_context_tokens = (
-        context.correlation_id.set(g.nmd_correlation_id),
-        context.traceparent.set(current_traceparent()),
+        correlation_id = str(uuid.uuid4())
+    return correlation_id, parent.group(0) if parent else None
+
+
+def traceparent_for(correlation_id: str) -> str:
+    """A W3C traceparent whose trace id is the correlation id when it is one (a uuid4 is), else a random one."""
+    compact = correlation_id.replace("-", "").lower()
+    trace_id = compact if _TRACE_ID.fullmatch(compact) else uuid.uuid4().hex
+    return f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+
+
+def bind_context(correlation_id: str, traceparent: str) -> tuple[Token[str | None], Token[str | None]]:
+    """Set what the outbox and the log formatter read; undo with unbind_context(tokens)."""
+    return context.correlation_id.set(correlation_id), context.traceparent.set(traceparent)
+
+
+def unbind_context(tokens: tuple[Token[str | None], Token[str | None]]) -> None:
+    context.correlation_id.reset(tokens[0])
+    context.traceparent.reset(tokens[1])
+
+
+def _bind_correlation_id() -> None:
+    headers = request.headers
+    g.nmd_correlation_id, parent = correlation_from(
+        headers.get("X-Correlation-ID", ""), headers.get("traceparent", "")
     )
+    if parent:
+        g.nmd_traceparent = parent
+    # The outbox and the log formatter read these, so events and log lines of this request carry them.
+    g.nmd_context_tokens = bind_context(g.nmd_correlation_id, current_traceparent())
 
 
 def _unbind_correlation_id(_error: BaseException | None) -> None:
     tokens = g.pop("nmd_context_tokens", None)
     if tokens:
-        context.correlation_id.reset(tokens[0])
-        context.traceparent.reset(tokens[1])
+        unbind_context(tokens)
 
 
 def current_correlation_id() -> str | None:
@@ -233,10 +262,7 @@ def current_traceparent() -> str | None:
     if not has_request_context():
         return context.traceparent.get()
     if "nmd_traceparent" not in g:
-        correlation_id = current_correlation_id() or ""
-        compact = correlation_id.replace("-", "").lower()
-        trace_id = compact if re.fullmatch(r"[0-9a-f]{32}", compact) else uuid.uuid4().hex
-        g.nmd_traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+        g.nmd_traceparent = traceparent_for(current_correlation_id() or "")
     return str(g.nmd_traceparent)
 
 
@@ -382,17 +408,18 @@ def honeypot_tripped(form_or_json: Mapping[str, Any] | None) -> bool:
     return bool(value.strip() if isinstance(value, str) else value)
 
 
-def client_address() -> str:
+def client_address(req: Request | None = None) -> str:
     """The visitor's address: the X-Forwarded-For entry added by our outermost trusted proxy, else the peer.
 
     Taken TRUSTED_PROXY_HOPS entries from the right, because entries to the left of it are whatever the client
-    sent. Used for rate limits only; never stored.
+    sent. Used for rate limits only; never stored. `req`: a request outside Flask's context (default: Flask's).
     """
+    req = request if req is None else req
     hops = int(settings.env("TRUSTED_PROXY_HOPS") or 0)
-    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    forwarded = [part.strip() for part in req.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
     if hops > 0 and forwarded:
         return forwarded[-min(hops, len(forwarded))]
-    return request.remote_addr or "unknown"
+    return req.remote_addr or "unknown"
 
 
 class SlidingWindow:

@@ -16,7 +16,7 @@ from nmd_runtime.web import create_service_app
 
 from nmd_pages import api, campaign_events, deadletters_page, directory, home, mentor_roles, page_views, story_wall
 from nmd_pages.campaign import load_calendar
-from nmd_pages.site import Site, now, system_clock
+from nmd_pages.site import CachedPages, Site, now, system_clock
 from nmd_pages.tables import ensure_state_row, metadata
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -68,4 +68,5 @@ def create_app(database_url: str | None = None, **overrides: Any) -> Flask:
     ):
         app.register_blueprint(blueprint)
     smorest.register_blueprint(api.blueprint)
+    app.wsgi_app = CachedPages(app)  # type: ignore[method-assign]
     return app

@@ -35,6 +35,7 @@ from nmd_runtime.staff import staff_required
 from prometheus_client import Counter
 from sqlalchemy import BigInteger, Column, Connection, Date, Engine, Index, String, Table, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug import Request
 
 from nmd_pages import tables
 from nmd_pages.countries import country_name
@@ -159,25 +160,27 @@ def _event(view: dict[str, Any]) -> Event:
     return new_event("page.viewed", f"view-{random.getrandbits(64):016x}", view, source=SOURCE)
 
 
-def _referrer_host() -> str | None:
-    referrer = request.headers.get("Referer")
+def _referrer_host(req: Request) -> str | None:
+    referrer = req.headers.get("Referer")
     if not referrer:
         return None
     host = (urlsplit(referrer).hostname or "")[:253]
-    return None if not host or host == request.host.split(":")[0] else host
+    return None if not host or host == req.host.split(":")[0] else host
 
 
 PAGE_PATTERN = re.compile(r"^/[^?#\s]{0,511}$")  # the contract's rule for page.viewed's page
 
 
-def count_view(path: str) -> None:
+def count_view(path: str, req: Request | None = None, views: ViewsExtension | None = None) -> None:
+    """Queue a view of `path`; `req` and `views` for a request answered outside Flask's context."""
     if not PAGE_PATTERN.match(path):
         return  # an address the event could not carry (whitespace, too long): not worth losing a batch over
-    extension = current_app.extensions["nmd_pages_views"]
+    req = request if req is None else req
+    extension = current_app.extensions["nmd_pages_views"] if views is None else views
     view = {
         "page": path,
-        "country": extension.lookup.country(web.client_address()),
-        "referrer_host": _referrer_host(),
+        "country": extension.lookup.country(web.client_address(req)),
+        "referrer_host": _referrer_host(req),
         "viewed_at": dt.datetime.now(dt.UTC),
     }
     extension.queue.add(view)

@@ -3,6 +3,11 @@
 A public page is rendered once per (address, read-model version, minute, page-view total) and then answered from
 memory with an ETag, so a campaign-day spike costs a dictionary look-up per request, not a template render and
 database queries. The read-model version is read at most once per `version_ttl` seconds per process.
+
+`CachedPages` wraps the WSGI app: an anonymous GET or HEAD (no session cookie) of a page already in the cache is
+answered from it before Flask routes the request, opens the session and runs the request hooks, with everything
+those would have given the visitor: the view counted, the ETag, Cache-Control and 304, the standard headers and
+correlation id, the request metrics. Anything else (a miss, a staff cookie, another method) goes to Flask.
 """
 
 from __future__ import annotations
@@ -13,15 +18,22 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Response, current_app, request
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from nmd_pages.page_views import ViewsExtension
+
+from flask import Flask, Response, current_app, request
+from nmd_runtime import observability, web
 from nmd_runtime.staff import current_staff
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug import Request
 
 from nmd_pages import tables
 from nmd_pages.campaign import Calendar
@@ -41,6 +53,7 @@ def system_clock() -> dt.datetime:
 class RenderedPage:
     body: bytes
     etag: str
+    rule: str = "<unmatched>"  # the route template, the request metrics' endpoint label
 
 
 class PageCache:
@@ -100,9 +113,27 @@ def now() -> dt.datetime:
     return site().clock()
 
 
+def page_key(state: Site, views: ViewsExtension, full_path: str, current: dt.datetime) -> tuple[Any, ...]:
+    """What a public page's HTML depends on: address, read-model version, minute and page-view total."""
+    return (
+        full_path,
+        state.read_model_version(),
+        current.replace(second=0, microsecond=0),
+        int(views.totals.since_new_year(current)),
+    )
+
+
 def _render_page(view: Callable[..., str], kwargs: dict[str, Any]) -> RenderedPage:
     body = view(**kwargs).encode("utf-8")
-    return RenderedPage(body, hashlib.blake2b(body, digest_size=12).hexdigest())
+    rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+    return RenderedPage(body, hashlib.blake2b(body, digest_size=12).hexdigest(), rule)
+
+
+def _public_response(response_class: type[Response], page: RenderedPage, req: Request) -> Response:
+    response = response_class(page.body, mimetype="text/html")
+    response.set_etag(page.etag)
+    response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    return response.make_conditional(req)
 
 
 def public_page(view: Callable[..., str]) -> Callable[..., Response]:
@@ -119,13 +150,7 @@ def public_page(view: Callable[..., str]) -> Callable[..., Response]:
             response = Response(view(**kwargs), mimetype="text/html")
             response.headers["Cache-Control"] = "private, no-store"
             return response
-        current = now()
-        key = (
-            request.full_path,
-            state.read_model_version(),
-            current.replace(second=0, microsecond=0),
-            page_views.total_this_year(current),
-        )
+        key = page_key(state, current_app.extensions["nmd_pages_views"], request.full_path, now())
         page = state.cache.get(key)
         if page is None:
             page = _render_page(view, kwargs)
@@ -133,9 +158,62 @@ def public_page(view: Callable[..., str]) -> Callable[..., Response]:
         # Counted once the page exists (a 404 or a refused filter is not a page view), 304s included.
         if STATIC_PUBLISHING not in request.environ:
             page_views.count_view(request.path)
-        response = Response(page.body, mimetype="text/html")
-        response.set_etag(page.etag)
-        response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
-        return response.make_conditional(request)
+        return _public_response(Response, page, request)
 
     return answer
+
+
+class CachedPages:
+    """WSGI middleware answering anonymous GETs and HEADs of cached public pages without Flask (see the top)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.next: WSGIApplication = app.wsgi_app
+        self.cookie_name = str(app.config["SESSION_COOKIE_NAME"])
+        self.service = str(app.config["SERVICE_NAME"])
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if (
+            environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
+            # A session (staff, or a sign-in form's CSRF token) is Flask's to read; so is static publishing.
+            or self.cookie_name in environ.get("HTTP_COOKIE", "")
+            or STATIC_PUBLISHING in environ
+            # now() takes ?now= from the query string in testing.
+            or (self.app.testing and "now" in environ.get("QUERY_STRING", ""))
+        ):
+            return self.next(environ, start_response)
+        started = time.perf_counter()
+        req = Request(environ)
+        try:
+            full_path = req.full_path
+        except UnicodeDecodeError:  # a query string that is not UTF-8: Flask answers it as it always has
+            return self.next(environ, start_response)
+        correlation_id, parent = web.correlation_from(
+            req.headers.get("X-Correlation-ID", ""), req.headers.get("traceparent", "")
+        )
+        tokens = web.bind_context(correlation_id, parent or web.traceparent_for(correlation_id))
+        try:
+            response = self._answer(req, full_path, correlation_id, started)
+        finally:
+            web.unbind_context(tokens)
+        if response is None:
+            return self.next(environ, start_response)
+        return response(environ, start_response)
+
+    def _answer(self, req: Request, full_path: str, correlation_id: str, started: float) -> Response | None:
+        """The cached page's response, the view counted; None when the page is not in the cache."""
+        from nmd_pages import page_views
+
+        state: Site = self.app.extensions["nmd_pages"]
+        views: ViewsExtension = self.app.extensions["nmd_pages_views"]
+        page = state.cache.get(page_key(state, views, full_path, state.clock()))
+        if page is None:
+            return None
+        response = _public_response(self.app.response_class, page, req)
+        web.add_standard_headers(response, correlation_id)
+        response.vary.add("Cookie")  # as Flask's session does once public_page has looked for a staff member
+        page_views.count_view(req.path, req, views)
+        observability.observe_request(
+            self.service, req.method, page.rule, response.status_code, time.perf_counter() - started
+        )
+        return response
