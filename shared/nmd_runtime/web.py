@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import threading
 import time
@@ -220,7 +221,7 @@ def traceparent_for(correlation_id: str) -> str:
     """A W3C traceparent whose trace id is the correlation id when it is one (a uuid4 is), else a random one."""
     compact = correlation_id.replace("-", "").lower()
     trace_id = compact if _TRACE_ID.fullmatch(compact) else uuid.uuid4().hex
-    return f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+    return f"00-{trace_id}-{os.urandom(8).hex()}-01"
 
 
 def bind_context(correlation_id: str, traceparent: str) -> tuple[Token[str | None], Token[str | None]]:
