@@ -24,6 +24,8 @@ if [[ -z ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
     say "starting the local Kafka broker (its first start downloads Kafka's jars)"
     KAFKA_BOOTSTRAP_SERVERS=$(infra/kafka/kafka.sh start | sed -n 's/^KAFKA_BOOTSTRAP_SERVERS=//p')
     export KAFKA_BOOTSTRAP_SERVERS
+    # The broker this run started stops with it (its data stays for the next run).
+    trap 'say "stopping the local Kafka broker"; infra/kafka/kafka.sh stop >/dev/null' EXIT
 fi
 say "Kafka at $KAFKA_BOOTSTRAP_SERVERS; provisioning the topics"
 nmd-topics provision --bootstrap "$KAFKA_BOOTSTRAP_SERVERS"
@@ -46,4 +48,9 @@ cat <<MESSAGE
   Ctrl-C stops everything; the data stays in $NMD_VAR_DIR for the next run.
 
 MESSAGE
-exec honcho start -f Procfile
+# Ctrl-C (or a SIGINT/SIGTERM to this script) is passed to honcho, which stops every process; this shell waits for
+# it, then runs the EXIT trap.
+honcho start -f Procfile &
+honcho=$!
+trap 'kill -TERM "$honcho" 2>/dev/null || true' INT TERM
+while kill -0 "$honcho" 2>/dev/null; do wait "$honcho" || true; done
