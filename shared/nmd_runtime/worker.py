@@ -21,6 +21,7 @@ def run_worker(
     subscriptions: list[Subscription],
     *,
     relay: bool = True,
+    relay_batch_size: int = 1000,
     extra_loops: list[Callable[[threading.Event], None]] | None = None,
     stop: threading.Event | None = None,
 ) -> None:
@@ -28,7 +29,7 @@ def run_worker(
     _stop_on_signals(stop)
     loops: list[Callable[[threading.Event], None]] = list(extra_loops or [])
     if relay:
-        loops.append(Relay(engine).run)
+        loops.append(Relay(engine, batch_size=relay_batch_size).run)
     loops += [EventConsumer(engine, subscription).run for subscription in subscriptions]
     failed = threading.Event()
     threads = [

@@ -20,23 +20,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, text
 
 from tests.e2e.nginx import running_nginx
 from tests.e2e.platform import Platform, running_platform
 from tests.waiting import wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 EVENTUALLY = 90_000  # ms: what travels through Kafka (read models, emails) on a busy machine
 
@@ -55,14 +45,6 @@ def platform_on_postgresql(
 ) -> Iterator[Platform]:
     with running_platform(tmp_path_factory.mktemp("make-run-pg"), kafka_bootstrap, postgres_server_url) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 class Journey:
