@@ -162,6 +162,7 @@ def main() -> None:
         "SENDGRID_HOST": f"http://127.0.0.1:{FAKE_PORT}",
         "SENDGRID_TIMEOUT": "30",
         "NEWSLETTER_GROUP_PREFIX": f"bench-{uuid.uuid4().hex[:6]}",
+        "NEWSLETTER_WORKER_HEALTH_PORT": "0",  # several workers on one machine
     }
     start_group_at_end(f"{env['NEWSLETTER_GROUP_PREFIX']}-senders", ["newsletter.deliveries"])
     fake = start(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from nmd_runtime import observability
 from nmd_runtime.consumer import EventConsumer, Subscription
 from nmd_runtime.outbox import Relay
 
@@ -24,9 +25,32 @@ def run_worker(
     relay_batch_size: int = 1000,
     extra_loops: list[Callable[[threading.Event], None]] | None = None,
     stop: threading.Event | None = None,
+    health_port: int | None = None,
 ) -> None:
+    """Run the loops until `stop` is set (or SIGTERM/SIGINT in the main thread). With `health_port` (0: any free
+    port) /healthz, /readyz (the database answers) and /metrics are served for as long as the worker runs."""
     stop = stop or threading.Event()
     _stop_on_signals(stop)
+    health = None
+    if health_port is not None:
+        health = observability.worker_health_server(health_port, [observability.database_check(engine)])
+        log.info("worker health on port %s", health.server_address[1])
+    try:
+        _run_loops(engine, subscriptions, relay, relay_batch_size, extra_loops, stop)
+    finally:
+        if health is not None:
+            health.shutdown()
+            health.server_close()
+
+
+def _run_loops(
+    engine: Engine,
+    subscriptions: list[Subscription],
+    relay: bool,
+    relay_batch_size: int,
+    extra_loops: list[Callable[[threading.Event], None]] | None,
+    stop: threading.Event,
+) -> None:
     loops: list[Callable[[threading.Event], None]] = list(extra_loops or [])
     if relay:
         loops.append(Relay(engine, batch_size=relay_batch_size).run)

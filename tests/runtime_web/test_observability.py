@@ -119,3 +119,39 @@ def test_database_check_is_named_database(tmp_path: Any) -> None:
     check = database_check(create_engine(f"sqlite:///{tmp_path / 'x.db'}"))
     assert check.__name__ == "database"
     check()
+
+
+def test_a_worker_serves_health_while_it_runs_and_frees_the_port_when_stopped(tmp_path: Any) -> None:
+    import socket
+    import threading
+
+    from nmd_runtime.worker import run_worker
+
+    from tests.waiting import wait_for
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    stop = threading.Event()
+    engine = create_engine(f"sqlite:///{tmp_path / 'worker.db'}")
+    worker = threading.Thread(
+        target=run_worker, args=(engine, []), kwargs={"relay": False, "stop": stop, "health_port": port}
+    )
+    worker.start()
+    try:
+        status, body = wait_for(lambda: _reachable(f"http://127.0.0.1:{port}/readyz"), message="worker health")
+        assert status == 200 and json.loads(body)["checks"] == ["database"]
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
+    restarted = worker_health_server(port, host="127.0.0.1")  # the worker let go of its port
+    restarted.shutdown()
+    restarted.server_close()
+
+
+def _reachable(url: str) -> tuple[int, str] | None:
+    try:
+        return _get(url)
+    except OSError:
+        return None

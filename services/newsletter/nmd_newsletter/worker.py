@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from nmd_runtime import logs, observability
+from nmd_runtime import logs
 from nmd_runtime import settings as runtime_settings
 from nmd_runtime.consumer import EventConsumer, Subscription
 from nmd_runtime.worker import run_worker
@@ -113,20 +113,16 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
     engine = create_engine_and_migrate()
     backend = make_backend()
     extra = loops(engine, backend, roles)
-    health = observability.worker_health_server(int(HEALTH_PORT.read()), [observability.database_check(engine)])
-    log.info("newsletter worker started", extra={"health_port": health.server_address[1], "roles": roles})
-    try:
-        run_worker(
-            engine,
-            subscriptions(backend, roles),
-            relay=not args.no_relay,
-            relay_batch_size=RELAY_BATCH,
-            extra_loops=extra,
-            stop=stop,
-        )
-    finally:
-        health.shutdown()
-        health.server_close()
+    log.info("newsletter worker started", extra={"roles": roles})
+    run_worker(
+        engine,
+        subscriptions(backend, roles),
+        relay=not args.no_relay,
+        relay_batch_size=RELAY_BATCH,
+        extra_loops=extra,
+        stop=stop,
+        health_port=int(HEALTH_PORT.read()),
+    )
 
 
 if __name__ == "__main__":

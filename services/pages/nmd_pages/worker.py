@@ -10,7 +10,7 @@ import logging
 import threading
 
 from nmd_contracts.topics import topic_for
-from nmd_runtime import logs, observability, settings
+from nmd_runtime import logs, settings
 from nmd_runtime.consumer import Subscription
 from nmd_runtime.database import make_engine, migrate
 from nmd_runtime.tables import metadata as runtime_metadata
@@ -28,7 +28,9 @@ PAGE_VIEWS_GROUP = settings.declare(
     "PAGES_PAGE_VIEWS_GROUP", "pages.page-views", "Consumer group of the page-view aggregator."
 )
 HEALTH_PORT = settings.declare(
-    "PAGES_WORKER_HEALTH_PORT", "9101", "Port of the pages worker's /healthz, /readyz and /metrics (0: none)."
+    "PAGES_WORKER_HEALTH_PORT",
+    "9101",
+    "Port of the pages worker's /healthz, /readyz and /metrics (0: any free port).",
 )
 PUBLISH_STATIC = settings.declare(
     "PAGES_PUBLISH_STATIC", "1", "1: the worker re-publishes the static site after read-model changes; 0: never."
@@ -67,20 +69,25 @@ def run(
     publisher: StaticPublisher | None = None,
     read_model_group: str | None = None,
     page_views_group: str | None = None,
+    health_port: int | None = None,
 ) -> None:
     loops = [publisher.run] if publisher is not None else []
-    run_worker(engine, subscriptions(read_model_group, page_views_group), relay=True, extra_loops=loops, stop=stop)
+    run_worker(
+        engine,
+        subscriptions(read_model_group, page_views_group),
+        relay=True,
+        extra_loops=loops,
+        stop=stop,
+        health_port=health_port,
+    )
 
 
 def main() -> None:
     logs.configure_logging("pages-worker")
     engine = prepare()
-    port = int(HEALTH_PORT.read() or 0)
-    if port:
-        observability.worker_health_server(port, [observability.database_check(engine)])
     publisher = StaticPublisher.from_settings(engine) if PUBLISH_STATIC.read() == "1" else None
     logging.getLogger(__name__).info("pages worker starting")
-    run(engine, publisher=publisher)
+    run(engine, publisher=publisher, health_port=int(HEALTH_PORT.read()))
 
 
 if __name__ == "__main__":

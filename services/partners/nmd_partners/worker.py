@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from nmd_runtime import logs, observability, settings
+from nmd_runtime import logs, settings
 from nmd_runtime.worker import run_worker
 from sqlalchemy import Engine
 
@@ -30,10 +30,10 @@ HEALTH_PORT = settings.declare(
 LAPSE_EVERY = 3600.0
 
 
-def run(engine: Engine, stop: threading.Event | None = None) -> None:
+def run(engine: Engine, stop: threading.Event | None = None, health_port: int | None = None) -> None:
     """The relay, and the hourly clear-out of unconfirmed applications, until `stop` is set (or SIGTERM/SIGINT
     in the main thread)."""
-    run_worker(engine, [], relay=True, extra_loops=[lapse_loop(engine)], stop=stop)
+    run_worker(engine, [], relay=True, extra_loops=[lapse_loop(engine)], stop=stop, health_port=health_port)
 
 
 def lapse_loop(engine: Engine) -> Callable[[threading.Event], None]:
@@ -52,12 +52,10 @@ def lapse_loop(engine: Engine) -> Callable[[threading.Event], None]:
 def main() -> None:
     logs.configure_logging(f"{SERVICE}-worker")
     engine = make_engine()
-    health = observability.worker_health_server(int(HEALTH_PORT.read()), [observability.database_check(engine)])
-    log.info("partners worker started", extra={"health_port": health.server_address[1]})
+    log.info("partners worker started")
     try:
-        run(engine)
+        run(engine, health_port=int(HEALTH_PORT.read()))
     finally:
-        health.shutdown()
         engine.dispose()
 
 

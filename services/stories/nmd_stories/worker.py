@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from nmd_runtime import database, logs, observability, settings
+from nmd_runtime import database, logs, settings
 from nmd_runtime import tables as runtime_tables
 from nmd_runtime.worker import run_worker
 from sqlalchemy import Engine
@@ -18,20 +18,16 @@ HEALTH_PORT = settings.declare(
 )
 
 
-def run(engine: Engine, stop: threading.Event | None = None) -> None:
+def run(engine: Engine, stop: threading.Event | None = None, health_port: int | None = None) -> None:
     """Migrate, then relay the outbox until stopped (tests call this from a thread with their own `stop`)."""
     database.migrate(engine, runtime_tables.metadata, metadata)
-    run_worker(engine, [], relay=True, stop=stop)
+    run_worker(engine, [], relay=True, stop=stop, health_port=health_port)
 
 
 def main() -> None:
     logs.configure_logging("stories-worker")
     engine = database.make_engine(settings.database_url("stories"))
-    server = observability.worker_health_server(int(HEALTH_PORT.read()), [observability.database_check(engine)])
-    try:
-        run(engine)
-    finally:
-        server.shutdown()
+    run(engine, health_port=int(HEALTH_PORT.read()))
 
 
 if __name__ == "__main__":
