@@ -91,6 +91,12 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_for_fake() -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -207,6 +213,7 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     stats = fake_stats()
     row = issue_row(url, issue_id)
+    cpu = {name: cpu_seconds(p.pid) for name, p in processes.items() if p.poll() is None}
     for process in processes.values():
         process.terminate()
     for process in processes.values():
@@ -228,9 +235,9 @@ def main() -> None:
         )
     if first_accept is not None:
         print(f"first recipient accepted {first_accept:.1f}s after the issue was scheduled")
-    print("peak resident memory (VmHWM):")
+    print("peak resident memory (VmHWM) and CPU time used:")
     for name, peak in peaks.items():
-        print(f"  {name:14s} {peak:7.1f} MB")
+        print(f"  {name:14s} {peak:7.1f} MB  {cpu.get(name, 0):6.1f} s CPU")
     print(f"  {'bench':14s} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:7.1f} MB")
     server = SERVER_URL.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(server, autocommit=True) as conn:

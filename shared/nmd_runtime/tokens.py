@@ -10,9 +10,13 @@ Every service shares SECRET_KEY, so a token made by a worker can be read by any 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
+from functools import cache
 
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, SignatureExpired, Signer, URLSafeTimedSerializer
 
 from nmd_runtime import settings
 
@@ -62,3 +66,43 @@ def read_token(purpose: str, token: str, max_age: int | None, *, secret_key: str
         raise BadLink("this link has expired", expired=True) from error
     except (BadData, UnicodeError, ValueError) as error:
         raise BadLink("this link is not valid", expired=False) from error
+
+
+class LinkSigner:
+    """Never-expiring links signed in bulk (a newsletter signs one per recipient, a million per large issue).
+
+    The token is "<value>.<signature>" in itsdangerous's Signer format (HMAC-SHA256 under a key derived from
+    SECRET_KEY and the purpose), so itsdangerous reads it; the derived key is computed once, which makes a link
+    about a microsecond instead of the tens that a fresh Signer costs."""
+
+    def __init__(self, purpose: str, secret_key: str | None = None) -> None:
+        if not purpose:
+            raise ValueError("a link needs a purpose")
+        self.signer = Signer(
+            secret_key or settings.env("SECRET_KEY"),
+            salt=purpose,
+            key_derivation="hmac",
+            digest_method=hashlib.sha256,
+        )
+        self.key = self.signer.derive_key()
+
+    def make(self, value: str) -> str:
+        _refuse_emails(value)
+        mac = hmac.digest(self.key, value.encode(), "sha256")
+        return f"{value}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+    def read(self, token: str) -> str:
+        try:
+            return self.signer.unsign(token).decode()
+        except (BadSignature, UnicodeError) as error:
+            raise BadLink("this link is not valid", expired=False) from error
+
+
+def link_signer(purpose: str) -> LinkSigner:
+    """The signer for `purpose` under the current SECRET_KEY, made once per key."""
+    return _link_signer(purpose, settings.env("SECRET_KEY"))
+
+
+@cache
+def _link_signer(purpose: str, secret_key: str) -> LinkSigner:
+    return LinkSigner(purpose, secret_key)

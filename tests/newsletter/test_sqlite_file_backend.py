@@ -32,7 +32,9 @@ def test_an_issue_on_sqlite_becomes_eml_files(tmp_path, monkeypatch) -> None:
     message = message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert message["List-Unsubscribe"].startswith("<https://mentoring.example/newsletter/unsubscribe/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" and message["List-Id"]
-    assert "%unsubscribe_url%" not in files[0].read_text()
+    assert "%link_token%" not in files[0].read_text()
+    token = message["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1]
+    assert f"/newsletter/preferences/{token}" in message.get_body(("plain",)).get_content()
     # Sending the same batch again (the file backend settles by resending) writes nothing new.
     with engine.connect() as conn:
         recipients = dispatch.batch_recipients(conn, issue_id, 1)

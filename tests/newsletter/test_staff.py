@@ -96,7 +96,7 @@ def test_editor_composes_previews_and_test_sends(app, engine, fake_sendgrid) -> 
     assert "<strong>a mentor</strong>" in html and "<script>" not in html
     assert "https://mentoring.example/story/my-first-mentor" in html and "Leeds Learning Trust" in html
     text = editor.get(f"{issue_path}/preview.txt").text
-    assert "day" in text and "Unsubscribe: %unsubscribe_url%" in text
+    assert "day" in text and "Unsubscribe: https://mentoring.example/newsletter/unsubscribe/%link_token%" in text
     assert editor.post(f"{issue_path}/pause", data={"csrf_token": csrf}).status_code == 409
     assert editor.post(f"{issue_path}/schedule", data={"csrf_token": csrf, "send_at": "soon"}).status_code == 422
     address = f"editor-{uuid.uuid4().hex[:6]}@example.org"

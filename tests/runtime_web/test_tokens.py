@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 
 import pytest
-from itsdangerous import TimestampSigner
+from itsdangerous import Signer, TimestampSigner
 from nmd_runtime.tokens import BadLink, make_token, read_token
 
 
@@ -54,3 +55,23 @@ def test_tokens_refuse_email_addresses_and_stay_opaque() -> None:
     payload = token.split(".")[0]
     decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     assert b"@" not in decoded
+
+
+def test_a_bulk_link_reads_back_for_its_purpose_only_and_never_expires() -> None:
+    from nmd_runtime.tokens import LinkSigner
+
+    link = LinkSigner("newsletter-manage", "secret")
+    token = link.make("sub-1:issue-9")
+    assert link.read(token) == "sub-1:issue-9"
+    # itsdangerous reads it too: the same format as its Signer, so either side may change.
+    reference = Signer("secret", salt="newsletter-manage", key_derivation="hmac", digest_method=hashlib.sha256)
+    assert reference.unsign(token) == b"sub-1:issue-9"
+    for forged in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "sub-2:issue-9" + token[13:]):
+        with pytest.raises(BadLink):
+            link.read(forged)
+    with pytest.raises(BadLink):
+        LinkSigner("unsubscribe", "secret").read(token)
+    with pytest.raises(BadLink):
+        LinkSigner("newsletter-manage", "another secret").read(token)
+    with pytest.raises(ValueError):
+        link.make("ann@example.org")

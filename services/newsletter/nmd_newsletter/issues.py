@@ -30,8 +30,9 @@ from nmd_newsletter.subscribing import INTEREST_LABELS
 from nmd_newsletter.tables import interests_column, interests_list, issue_batches, issues
 from nmd_newsletter.webhook import issue_stats
 
-UNSUBSCRIBE_URL = "%unsubscribe_url%"
-PREFERENCES_URL = "%preferences_url%"
+# Each recipient's own signed link token replaces this in both links: one short substitution per recipient keeps
+# a 1,000-recipient SendGrid request small.
+LINK_TOKEN = "%link_token%"
 STAT_EVENTS = ("delivered", "bounce", "open", "click", "unsubscribe", "spamreport", "dropped")
 
 
@@ -176,15 +177,21 @@ def last_start(conn: Connection, issue_id: str) -> datetime | None:
     return conn.execute(select(func.max(issues.c.started_at)).where(issues.c.issue_id != issue_id)).scalar()
 
 
-def render_issue(conn: Connection, row: Any) -> tuple[str, str]:
-    """(html, text) with %unsubscribe_url% and %preferences_url% left for each recipient's own links."""
+def render_issue(conn: Connection, row: Any, links: tuple[str, str] | None = None) -> tuple[str, str]:
+    """(html, text); the unsubscribe and preferences links are `links`, or else carry LINK_TOKEN for each
+    recipient's own token."""
+    base = env("PUBLIC_BASE_URL")
+    unsubscribe_url, preferences_url = links or (
+        f"{base}/newsletter/unsubscribe/{LINK_TOKEN}",
+        f"{base}/newsletter/preferences/{LINK_TOKEN}",
+    )
     body_html = nh3.clean(markdown.markdown(row.body_markdown, extensions=["sane_lists"]))
     context = sections(conn, last_start(conn, row.issue_id)) | {
         "subject": row.subject,
         "body_html": Markup(body_html),
         "body_text": row.body_markdown,
-        "unsubscribe_url": UNSUBSCRIBE_URL,
-        "preferences_url": PREFERENCES_URL,
+        "unsubscribe_url": unsubscribe_url,
+        "preferences_url": preferences_url,
     }
     html = environment().get_template("newsletter/issue_email.html").render(context)
     text = environment().get_template("newsletter/issue_email.txt").render(context)
@@ -219,17 +226,15 @@ def progress(conn: Connection, row: Any) -> dict[str, Any]:
 
 
 def test_send(conn: Connection, row: Any, email: str) -> None:
-    html, text = render_issue(conn, row)
-    sample = {
-        UNSUBSCRIBE_URL: f"{env('PUBLIC_BASE_URL')}/newsletter/subscribe",
-        PREFERENCES_URL: f"{env('PUBLIC_BASE_URL')}/newsletter/subscribe",
-    }
+    # A test goes to an editor, not a subscriber: its links lead to the sign-up page.
+    subscribe = f"{env('PUBLIC_BASE_URL')}/newsletter/subscribe"
+    html, text = render_issue(conn, row, (subscribe, subscribe))
     mail = Mail(
         sender=env("NEWSLETTER_FROM"),
         subject=f"[TEST] {row.subject}",
         text=text,
         html=html,
-        recipients=[Recipient(email, substitutions=sample)],
+        recipients=[Recipient(email)],
         label=f"newsletter-test-{row.issue_id}-{uuid.uuid4().hex[:6]}",
         categories=["newsletter-test"],
     )

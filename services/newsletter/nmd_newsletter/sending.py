@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, or_, select, update
 
 from nmd_newsletter import SOURCE, ledger, settings
 from nmd_newsletter.dispatch import batch_recipients, check_recipients, complete
-from nmd_newsletter.issues import PREFERENCES_URL, UNSUBSCRIBE_URL
+from nmd_newsletter.issues import LINK_TOKEN
 from nmd_newsletter.mail import Backend, Mail, OutcomeUnknown, Recipient, Rejected, Unavailable, deliver
 from nmd_newsletter.subscribing import manage_links
 from nmd_newsletter.tables import issue_batches, issue_recipients, issues, subscribers
@@ -62,23 +62,16 @@ def _still_subscribed(
 
 def batch_mail(conn: Connection, issue_id: str, batch_id: str, recipients: list[dict[str, Any]]) -> Mail:
     subject, html, text = _issue_content(conn, issue_id)
-    base, links = env("PUBLIC_BASE_URL"), manage_links()
+    unsubscribe, sign = f"{env('PUBLIC_BASE_URL')}/newsletter/unsubscribe/", manage_links().make
     people = []
     for r in recipients:
-        token = links.make(r["subscriber_id"], issue_id)
-        unsubscribe_url = f"{base}/newsletter/unsubscribe/{token}"
+        token = sign(f"{r['subscriber_id']}:{issue_id}")
         people.append(
             Recipient(
                 r["email"],
                 r.get("name"),
-                substitutions={
-                    UNSUBSCRIBE_URL: unsubscribe_url,
-                    PREFERENCES_URL: f"{base}/newsletter/preferences/{token}",
-                },
-                headers={
-                    "List-Unsubscribe": f"<{unsubscribe_url}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                },
+                substitutions={LINK_TOKEN: token},
+                headers={"List-Unsubscribe": f"<{unsubscribe}{token}>"},
                 custom_args={"subscriber_id": r["subscriber_id"]},
             )
         )
@@ -90,7 +83,11 @@ def batch_mail(conn: Connection, issue_id: str, batch_id: str, recipients: list[
         recipients=people,
         label=f"newsletter-{issue_id}",
         custom_args={"issue_id": issue_id, "batch_id": batch_id},
-        headers={"List-Id": f"National Mentoring Day News <{env('NEWSLETTER_LIST_ID')}>"},
+        headers={
+            "List-Id": f"National Mentoring Day News <{env('NEWSLETTER_LIST_ID')}>",
+            # RFC 8058 one-click: the same for everyone, so said once for the whole request.
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
         categories=["newsletter"],
     )
 

@@ -5,17 +5,12 @@ The address stays in this service's database: subscriber events carry only the i
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import uuid
-from functools import cache
 from typing import Any
 
 import marshmallow as ma
 from flask import Blueprint, Response, render_template, request
 from flask_smorest import Blueprint as ApiBlueprint
-from itsdangerous import BadSignature, Signer
 from nmd_contracts.vocab import SUBSCRIBER_INTERESTS
 from nmd_runtime import tokens, web
 from nmd_runtime.outbox import publish
@@ -77,45 +72,18 @@ class MessageSchema(ma.Schema):
 # --------------------------------------------------------------------------------------------------------
 
 
-class ManageLinks:
-    """The subscriber's own never-expiring link: "<subscriber id>:<issue id>.<signature>" (itsdangerous Signer
-    format,
-    HMAC-SHA256 with a key derived from SECRET_KEY and the purpose). The derived key is computed once, because a
-    newsletter signs one link per recipient: a million per large issue."""
-
-    def __init__(self, secret_key: str) -> None:
-        self.signer = Signer(secret_key, salt=MANAGE_PURPOSE, key_derivation="hmac", digest_method=hashlib.sha256)
-        self.key = self.signer.derive_key()
-
-    def make(self, subscriber_id: str, issue_id: str | None = None) -> str:
-        value = f"{subscriber_id}:{issue_id or ''}"
-        mac = hmac.digest(self.key, value.encode(), "sha256")
-        return f"{value}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
-
-    def read(self, token: str) -> tuple[str, str | None]:
-        try:
-            value = self.signer.unsign(token).decode()
-        except (BadSignature, UnicodeError) as error:
-            raise tokens.BadLink("this link is not valid", expired=False) from error
-        subscriber_id, _, issue_id = value.partition(":")
-        return subscriber_id, issue_id or None
-
-
-@cache
-def _manage_links(secret_key: str) -> ManageLinks:
-    return ManageLinks(secret_key)
-
-
-def manage_links() -> ManageLinks:
-    return _manage_links(env("SECRET_KEY"))
+def manage_links() -> tokens.LinkSigner:
+    """Signs "<subscriber id>:<issue id>": the subscriber's own never-expiring unsubscribe and preferences link."""
+    return tokens.link_signer(MANAGE_PURPOSE)
 
 
 def manage_token(subscriber_id: str, issue_id: str | None = None) -> str:
-    return manage_links().make(subscriber_id, issue_id)
+    return manage_links().make(f"{subscriber_id}:{issue_id or ''}")
 
 
 def read_manage_token(token: str) -> tuple[str, str | None]:
-    return manage_links().read(token)
+    subscriber_id, _, issue_id = manage_links().read(token).partition(":")
+    return subscriber_id, issue_id or None
 
 
 def links(subscriber_id: str) -> dict[str, str]:
