@@ -97,6 +97,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy (all cores), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_for_fake() -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -197,7 +203,7 @@ def main() -> None:
     time.sleep(3)  # let the senders join their consumer group before the clock starts
 
     issue_id = create_issue(url)
-    started = time.perf_counter()
+    started, busy_before = time.perf_counter(), machine_busy_seconds()
     accepted, peaks, last_print, first_accept = 0, dict.fromkeys(processes, 0.0), 0.0, None
     while accepted < options.subscribers and time.perf_counter() - started < options.timeout:
         time.sleep(0.5)
@@ -214,6 +220,7 @@ def main() -> None:
     stats = fake_stats()
     row = issue_row(url, issue_id)
     cpu = {name: cpu_seconds(p.pid) for name, p in processes.items() if p.poll() is None}
+    busy = machine_busy_seconds() - busy_before
     for process in processes.values():
         process.terminate()
     for process in processes.values():
@@ -239,6 +246,10 @@ def main() -> None:
     for name, peak in peaks.items():
         print(f"  {name:14s} {peak:7.1f} MB  {cpu.get(name, 0):6.1f} s CPU")
     print(f"  {'bench':14s} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:7.1f} MB")
+    print(
+        f"machine busy {busy:.1f} s CPU of {elapsed * (os.cpu_count() or 1):.1f} s; outside the processes above "
+        f"(Kafka, PostgreSQL, the kernel): {busy - sum(cpu.values()):.1f} s"
+    )
     server = SERVER_URL.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')

@@ -41,8 +41,6 @@ class Subscription:
     # (sending mail) must see each event commit on its own, so the default is one.
     chunk_size: int = 1
     consumer_options: dict[str, Any] = field(default_factory=dict)
-    # How a record becomes an Event; a service may swap in a faster reader that checks the same contract.
-    reader: Callable[[bytes, list[tuple[str, bytes]] | None], Event] = from_kafka
 
 
 class EventConsumer:
@@ -114,7 +112,7 @@ class EventConsumer:
 
     def _process(self, record: Any, stop: threading.Event) -> None:
         try:
-            event = self.subscription.reader(record.value, record.headers)
+            event = from_kafka(record.value, record.headers)
         except InvalidEvent as error:
             log.error("unreadable message at %s/%s@%s: %s", record.topic, record.partition, record.offset, error)
             self._dead_letters.write(record, self.subscription.group_id, error, attempts=0)
@@ -142,7 +140,7 @@ class EventConsumer:
                 backoff *= 2
 
     def _apply_chunk(self, chunk: list[Any]) -> None:
-        events = [(record, self.subscription.reader(record.value, record.headers)) for record in chunk]
+        events = [(record, from_kafka(record.value, record.headers)) for record in chunk]
         group = self.subscription.group_id
         with self.engine.begin() as conn:
             seen = set(

@@ -80,7 +80,7 @@ def test_producer_strictness_reaches_nested_objects() -> None:
     recipients = batch()["recipients"]
     recipients[1]["phone"] = "01632 960000"
     with pytest.raises(InvalidEvent) as caught:
-        new_event("newsletter.batch_requested", "b1", batch(recipients=recipients), source="/tests")
+        new_event("newsletter.batch_requested", "b1", batch(recipients=recipients), source="/tests", version=1)
     assert caught.value.field == "data.recipients.1.phone"
 
 
@@ -114,12 +114,16 @@ def test_choices_lengths_and_types_are_enforced() -> None:
             new_event("story.published", "s1", {**published, field: bad}, source="/tests")
         assert caught.value.field.startswith(f"data.{field}"), (field, caught.value)
     with pytest.raises(InvalidEvent) as caught:
-        new_event("newsletter.batch_requested", "b1", batch(batch_number="1"), source="/tests")
+        new_event("newsletter.batch_requested", "b1", batch(batch_number="1"), source="/tests", version=1)
     assert caught.value.field == "data.batch_number"
     too_many = [{"subscriber_id": str(i), "email": f"s{i}@example.com", "name": None} for i in range(1001)]
     with pytest.raises(InvalidEvent) as caught:
-        new_event("newsletter.batch_requested", "b1", batch(recipients=too_many), source="/tests")
+        new_event("newsletter.batch_requested", "b1", batch(recipients=too_many), source="/tests", version=1)
     assert caught.value.field == "data.recipients"
+    v2 = copy.deepcopy(sample("newsletter.batch_requested", 2)["data"])
+    with pytest.raises(InvalidEvent) as caught:  # SendGrid's limit per call
+        new_event("newsletter.batch_requested", "b1", v2 | {"recipient_count": 1001}, source="/tests")
+    assert caught.value.field == "data.recipient_count"
 
 
 def test_envelope_arguments_are_checked() -> None:
@@ -198,13 +202,19 @@ def encode(message: dict) -> bytes:
 
 
 def test_consumer_ignores_unknown_data_fields_even_nested() -> None:
-    message = wire("newsletter.batch_requested")
-    message["data"]["priority"] = "high"
-    message["data"]["recipients"][0]["locale"] = "en-GB"
-    event = from_json(encode(message))
-    assert "priority" not in event.data
-    assert "locale" not in event.data["recipients"][0]
-    assert event.data["recipients"][0]["email"] == "amira@example.net"
+    data = wire("newsletter.batch_requested", 1)["data"]
+    data["priority"] = "high"
+    data["recipients"][0]["locale"] = "en-GB"
+    loaded = REGISTRY.spec("newsletter.batch_requested", 1).load(data, strict=False)
+    assert "priority" not in loaded
+    assert "locale" not in loaded["recipients"][0]
+    assert loaded["recipients"][0]["email"] == "amira@example.net"
+
+
+def test_an_old_batch_command_reads_as_the_latest_without_addresses() -> None:
+    event = from_json(encode(wire("newsletter.batch_requested", 1)))
+    assert event.version == 2 and event.data["recipient_count"] == 2
+    assert "recipients" not in event.data and "@" not in json.dumps(event.data)
 
 
 def test_consumer_ignores_unknown_envelope_extensions_and_bad_traceparent() -> None:

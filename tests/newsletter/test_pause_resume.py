@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from nmd_contracts.envelope import from_kafka
 from nmd_newsletter import dispatch, issues, sending
 from nmd_newsletter.mail import make_backend
 from nmd_newsletter.tables import issue_batches, subscribers
@@ -55,7 +56,7 @@ def run_commands(engine, seen: set[int]) -> None:
         if row.id not in seen:
             seen.add(row.id)
             with engine.begin() as conn:
-                handle(conn, sending.read_batch_command(row.value))
+                handle(conn, from_kafka(row.value))
 
 
 def batch_statuses(engine, issue_id: str) -> list[str]:

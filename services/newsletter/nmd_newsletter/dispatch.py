@@ -10,16 +10,10 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import ValidationError, validate
-from nmd_contracts.envelope import Event, InvalidEvent
-from nmd_contracts.registry import REGISTRY
 from nmd_contracts.vocab import MAX_BATCH_RECIPIENTS
-from nmd_runtime import context
-from nmd_runtime.outbox import publish, record
+from nmd_runtime.outbox import publish
 from sqlalchemy import Connection, Engine, String, and_, cast, func, insert, literal, or_, select, text, update
 
 from nmd_newsletter import SOURCE
@@ -57,68 +51,18 @@ def fix_audience(conn: Connection, issue_id: str, interests: list[str], batch_si
 
 
 def batch_recipients(conn: Connection, issue_id: str, batch_number: int) -> list[dict[str, Any]]:
+    """The batch's recipients who are still subscribed: an unsubscribe, bounce or erasure since the audience was
+    fixed is honoured."""
     rows = conn.execute(
         select(subscribers.c.subscriber_id, subscribers.c.email, subscribers.c.name)
         .join(issue_recipients, issue_recipients.c.subscriber_id == subscribers.c.subscriber_id)
-        .where(issue_recipients.c.issue_id == issue_id, issue_recipients.c.batch_number == batch_number)
+        .where(
+            issue_recipients.c.issue_id == issue_id,
+            issue_recipients.c.batch_number == batch_number,
+            subscribers.c.status == "confirmed",
+        )
     )
-    return [{"subscriber_id": r.subscriber_id, "email": r.email, "name": r.name} for r in rows]
-
-
-_EMAIL = validate.Email()
-
-
-def check_recipients(recipients: Any) -> list[dict[str, Any]]:
-    """The Recipient schema's rules (newsletter.batch_requested), checked without marshmallow's per-field
-    machinery,
-    which costs ~80 µs a recipient: 80 s of CPU for a million. Unknown keys are dropped, as a consumer's load does.
-    Raises InvalidEvent naming the first bad recipient."""
-    if not isinstance(recipients, list) or not 1 <= len(recipients) <= MAX_BATCH_RECIPIENTS:
-        raise InvalidEvent(f"recipients must be a list of 1..{MAX_BATCH_RECIPIENTS}", field="recipients")
-    checked = []
-    for index, r in enumerate(recipients):
-        try:
-            subscriber_id, email, name = r["subscriber_id"], r["email"], r.get("name")
-            if not (isinstance(subscriber_id, str) and 1 <= len(subscriber_id) <= 64):
-                raise ValueError("subscriber_id")
-            if not (isinstance(email, str) and len(email) <= 254):
-                raise ValueError("email")
-            _EMAIL(email)
-            if name is not None and not (isinstance(name, str) and 1 <= len(name) <= 200):
-                raise ValueError("name")
-        except (KeyError, TypeError, ValueError, ValidationError) as error:
-            raise InvalidEvent(f"recipient {index} is not valid: {error}", field=f"recipients.{index}") from error
-        checked.append({"subscriber_id": subscriber_id, "email": email, "name": name})
-    return checked
-
-
-def batch_command(issue: Any, batch_id: str, batch_number: int, recipients: list[dict[str, Any]]) -> Event:
-    """The batch_requested command, checked as strictly as new_event would: the schema with the recipients list cut
-    to one, then every recipient by check_recipients (the same rules, ~30x faster than marshmallow's nested
-    load)."""
-    data = {
-        "issue_id": issue.issue_id,
-        "batch_id": batch_id,
-        "batch_number": batch_number,
-        "batch_count": issue.batch_count,
-        "subject": issue.subject,
-        "recipients": recipients,
-        "requested_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-    }
-    spec = REGISTRY.spec("newsletter.batch_requested")
-    spec.load(data | {"recipients": recipients[:1]}, strict=True)
-    check_recipients(recipients)
-    return Event(
-        id=str(uuid.uuid4()),
-        type=spec.type,
-        source=SOURCE,
-        subject=batch_id,
-        time=datetime.now(UTC),
-        data=data,
-        version=spec.version,
-        correlationid=context.correlation_id.get(),
-        traceparent=context.traceparent.get(),
-    )
+    return [{"subscriber_id": sid, "email": email, "name": name} for sid, email, name in rows]
 
 
 def batch_id_for(issue_id: str, batch_number: int) -> str:
@@ -163,11 +107,18 @@ def create_batches(conn: Connection, issue_id: str) -> None:
     )
 
 
-def queue_batch(conn: Connection, issue: Any, batch_number: int) -> int:
-    recipients = batch_recipients(conn, issue.issue_id, batch_number)
-    if recipients:
-        record(conn, batch_command(issue, batch_id_for(issue.issue_id, batch_number), batch_number, recipients))
-    return len(recipients)
+def queue_batch(conn: Connection, issue: Any, batch_number: int, recipient_count: int) -> None:
+    batch_id = batch_id_for(issue.issue_id, batch_number)
+    data = {
+        "issue_id": issue.issue_id,
+        "batch_id": batch_id,
+        "batch_number": batch_number,
+        "batch_count": issue.batch_count,
+        "subject": issue.subject,
+        "recipient_count": recipient_count,
+        "requested_at": now(),
+    }
+    publish(conn, "newsletter.batch_requested", batch_id, data, source=SOURCE)
 
 
 def start_issue(engine: Engine, issue_id: str) -> bool:
@@ -198,7 +149,7 @@ def start_issue(engine: Engine, issue_id: str) -> bool:
     return True
 
 
-def queue_commands(engine: Engine, issue_id: str, chunk: int = 10) -> None:
+def queue_commands(engine: Engine, issue_id: str, chunk: int = 100) -> None:
     """Put the issue's remaining batch commands in the outbox, `chunk` per transaction. Resumable: the count queued
     commits with the commands, so a dispatcher that dies mid-way is continued by the next one."""
     while True:
@@ -213,8 +164,16 @@ def queue_commands(engine: Engine, issue_id: str, chunk: int = 10) -> None:
             ):
                 return
             last = min(issue.batches_queued + chunk, issue.batch_count)
-            for batch_number in range(issue.batches_queued + 1, last + 1):
-                queue_batch(conn, issue, batch_number)
+            batches = conn.execute(
+                select(issue_batches.c.batch_number, issue_batches.c.recipient_count)
+                .where(
+                    issue_batches.c.issue_id == issue_id,
+                    issue_batches.c.batch_number.between(issue.batches_queued + 1, last),
+                )
+                .order_by(issue_batches.c.batch_number)
+            )
+            for batch_number, recipient_count in batches:
+                queue_batch(conn, issue, batch_number, recipient_count)
             conn.execute(update(issues).where(issues.c.issue_id == issue_id).values(batches_queued=last))
 
 
@@ -258,7 +217,7 @@ def requeue_held(conn: Connection, issue_id: str) -> None:
             .where(issue_batches.c.batch_id == batch.batch_id)
             .values(status="queued", updated_at=now())
         )
-        queue_batch(conn, issue, batch.batch_number)
+        queue_batch(conn, issue, batch.batch_number, batch.recipient_count)
 
 
 def run(engine: Engine, stop: threading.Event, interval: float = 1.0) -> None:

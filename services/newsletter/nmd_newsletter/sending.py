@@ -1,25 +1,23 @@
-"""Sender workers: each `newsletter.batch_requested` command becomes ONE SendGrid request, one personalization per
-recipient (their own unsubscribe link and List-Unsubscribe headers), at most once per batch: ledger.py explains how
-a send whose outcome we never learnt is settled."""
+"""Sender workers: each `newsletter.batch_requested` command becomes ONE SendGrid request to the batch's recipients
+still subscribed, one personalization each (their own link token and List-Unsubscribe header), at most once per
+batch: ledger.py explains how a send whose outcome we never learnt is settled."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 from typing import Any
 
-from nmd_contracts.envelope import Event, from_kafka
+from nmd_contracts.envelope import Event
 from nmd_runtime.outbox import publish
 from nmd_runtime.settings import env
-from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from nmd_newsletter import SOURCE, ledger, settings
-from nmd_newsletter.dispatch import batch_recipients, check_recipients, complete
+from nmd_newsletter.dispatch import batch_recipients, complete
 from nmd_newsletter.issues import LINK_TOKEN
 from nmd_newsletter.mail import Backend, Mail, OutcomeUnknown, Recipient, Rejected, Unavailable, deliver
 from nmd_newsletter.subscribing import manage_links
-from nmd_newsletter.tables import issue_batches, issue_recipients, issues, subscribers
+from nmd_newsletter.tables import issue_batches, issues
 
 log = logging.getLogger(__name__)
 KEY = issue_batches.c.batch_id
@@ -34,30 +32,6 @@ def _issue_content(conn: Connection, issue_id: str) -> tuple[str, str, str]:
         ).one()
         _content[issue_id] = (row.subject, row.html, row.text)
     return _content[issue_id]
-
-
-def _still_subscribed(
-    conn: Connection, issue_id: str, batch_number: int, recipients: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Those still confirmed now: an unsubscribe, bounce or erasure since the audience was fixed is honoured.
-    Asks for the few who left (by the batch's audience rows) rather than binding a thousand ids."""
-    gone = {
-        row.subscriber_id
-        for row in conn.execute(
-            select(issue_recipients.c.subscriber_id)
-            .select_from(
-                issue_recipients.outerjoin(
-                    subscribers, subscribers.c.subscriber_id == issue_recipients.c.subscriber_id
-                )
-            )
-            .where(
-                issue_recipients.c.issue_id == issue_id,
-                issue_recipients.c.batch_number == batch_number,
-                or_(subscribers.c.subscriber_id.is_(None), subscribers.c.status != "confirmed"),
-            )
-        )
-    }
-    return [r for r in recipients if r["subscriber_id"] not in gone]
 
 
 def batch_mail(conn: Connection, issue_id: str, batch_id: str, recipients: list[dict[str, Any]]) -> Mail:
@@ -110,8 +84,8 @@ def handler(backend: Backend):  # type: ignore[no-untyped-def]
         status = conn.execute(select(issue_batches.c.status).where(batch_id == KEY)).scalar()
         if status in ("queued", None) and _hold_or_cancel(conn, batch_id, issue_id):
             return
-        active = _still_subscribed(conn, issue_id, data["batch_number"], data["recipients"])
-        skipped = len(data["recipients"]) - len(active)
+        active = batch_recipients(conn, issue_id, data["batch_number"])
+        skipped = data["recipient_count"] - len(active)
         before = ledger.begin_attempt(
             conn.engine, issue_batches, KEY, batch_id, sent_count=len(active), skipped_count=skipped
         )
@@ -231,32 +205,13 @@ def settle(engine: Engine, backend: Backend) -> int:
         elif ledger.claim_unsettled(engine, issue_batches, KEY, row.batch_id):
             log.info("batch %s: no processed event within the window, sending again", row.batch_id)
             with engine.connect() as conn:
-                planned = batch_recipients(conn, row.issue_id, row.batch_number)
-                active = _still_subscribed(conn, row.issue_id, row.batch_number, planned)
+                active = batch_recipients(conn, row.issue_id, row.batch_number)
             try:
-                attempt(engine, backend, None, row.issue_id, row.batch_id, active, len(planned) - len(active))
+                attempt(
+                    engine, backend, None, row.issue_id, row.batch_id, active, row.recipient_count - len(active)
+                )
             except Unavailable:
                 ledger.mark(
                     engine, issue_batches, KEY, row.batch_id, ledger.UNSETTLED, unsettled_since=row.unsettled_since
                 )
     return len(rows)
-
-
-# --- reading batch commands
-# ---------------------------------------------------------------------------------------
-
-
-def read_batch_command(value: bytes, headers: list[tuple[str, bytes]] | None = None) -> Event:
-    """from_kafka for batch commands: the envelope and every other field through the registry's schema (with the
-    recipients cut to one), then every recipient by check_recipients. Same rules, a fraction of the CPU: validating
-    a million recipients with marshmallow's nested load took longer than sending them."""
-    try:
-        message = json.loads(value)
-        recipients = message["data"]["recipients"]
-        trimmed = message | {"data": message["data"] | {"recipients": recipients[:1]}}
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        return from_kafka(value, headers)  # not a well-formed batch command: let the full reader say why
-    event = from_kafka(json.dumps(trimmed).encode(), headers)
-    if event.type != "newsletter.batch_requested":
-        return from_kafka(value, headers)
-    return dataclasses.replace(event, data=event.data | {"recipients": check_recipients(recipients)})

@@ -83,7 +83,6 @@ def sender(engine: Engine, backend: Backend) -> Callable[[threading.Event], None
         ["newsletter.deliveries"],
         {"newsletter.batch_requested": sending.handler(backend)},
         consumer_options={"max_poll_records": 4, "max_poll_interval_ms": 600_000},
-        reader=sending.read_batch_command,
     )
     return EventConsumer(engine, subscription).run
 

@@ -1,15 +1,20 @@
 """newsletter.events and newsletter.deliveries: an issue is scheduled, cut into batches, sent, completed.
 
-The batch command carries its recipients so that a sender worker needs nothing but the command and the issue's
-content; the sender's delivery ledger makes each recipient get each issue exactly once.
+The batch command names one batch of the issue's audience, fixed in the newsletter's database when sending
+started; the sender reads that batch's recipients who are still subscribed from there. No email address travels
+through Kafka (an erased subscriber leaves nothing in the log), and an issue to a million people is a thousand
+small commands rather than a hundred megabytes. The sender's delivery ledger makes each recipient get each issue
+exactly once.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from nmd_contracts import fields as f
-from nmd_contracts.registry import event
+from nmd_contracts.registry import event, upcaster
 from nmd_contracts.vocab import MAX_BATCH_RECIPIENTS, SUBSCRIBER_INTERESTS
 
 
@@ -31,12 +36,9 @@ class Recipient(Schema):
     name = f.optional(f.text(200))
 
 
-@event("newsletter.batch_requested", command=True)
-class BatchRequested(Schema):
-    """Command to a sender worker: send this issue to these recipients (at most 1000, SendGrid's limit per call).
-
-    Keyed by batch_id, so batches spread over the topic's partitions and the sender workers.
-    """
+@event("newsletter.batch_requested", version=1, command=True)
+class BatchRequestedV1(Schema):
+    """Command to a sender worker (v1: the command carried its recipients' addresses)."""
 
     issue_id = f.entity_id(required=True)
     batch_id = f.entity_id(required=True)
@@ -47,6 +49,33 @@ class BatchRequested(Schema):
         fields.Nested(Recipient), required=True, validate=validate.Length(min=1, max=MAX_BATCH_RECIPIENTS)
     )
     requested_at = f.UtcDateTime(required=True)
+
+
+@event("newsletter.batch_requested", version=2, command=True)
+class BatchRequested(Schema):
+    """Command to a sender worker: send this issue to batch `batch_number` of its audience (at most 1000
+    recipients, SendGrid's limit per call; recipient_count were in it when sending started).
+
+    Keyed by batch_id, so batches spread over the topic's partitions and the sender workers.
+    """
+
+    issue_id = f.entity_id(required=True)
+    batch_id = f.entity_id(required=True)
+    batch_number = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    batch_count = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    subject = f.text(200, required=True)
+    recipient_count = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=MAX_BATCH_RECIPIENTS)
+    )
+    requested_at = f.UtcDateTime(required=True)
+
+
+@upcaster("newsletter.batch_requested", from_version=1)
+def _batch_requested_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # v2 leaves the addresses in the newsletter's database; a v1 command still names its batch.
+    upcast = {key: value for key, value in data.items() if key != "recipients"}
+    upcast["recipient_count"] = len(data["recipients"])
+    return upcast
 
 
 @event("newsletter.batch_sent")
