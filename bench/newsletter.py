@@ -151,10 +151,45 @@ def issue_row(url: str, issue_id: str) -> dict:
     return dict(row)
 
 
+def reference_run(url: str, issue_id: str, count: int) -> float:
+    """The floor, timed in the same command: `count` recipients in requests of 1,000 shaped like ours (the issue's
+    own content, one personalization each with a link token, List-Unsubscribe and subscriber id), posted one after
+    another with the sendgrid library from this process. Nothing is read, signed or recorded; only the posts are
+    timed (each request is built before its clock starts)."""
+    from nmd_newsletter.mail import Mail, Recipient, sendgrid_payload
+    from sendgrid import SendGridAPIClient
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        subject, html, text = conn.exec_driver_sql(
+            "SELECT subject, html, text FROM issues WHERE issue_id = %(id)s", {"id": issue_id}
+        ).one()
+    engine.dispose()
+    client = SendGridAPIClient(API_KEY, host=f"http://127.0.0.1:{FAKE_PORT}")
+    token = f"{uuid.uuid4()}:{issue_id}.{'x' * 43}"
+    posting = 0.0
+    for first in range(0, count, 1000):
+        people = [
+            Recipient(
+                f"reference{i}@example.org",
+                substitutions={"%link_token%": token},
+                headers={"List-Unsubscribe": f"<https://mentoring.example/newsletter/unsubscribe/{token}>"},
+                custom_args={"subscriber_id": str(uuid.UUID(int=i + 1))},
+            )
+            for i in range(first, min(first + 1000, count))
+        ]
+        mail = Mail("News <news@example.org>", subject, text, html, people, "reference", {"issue_id": issue_id})
+        payload = sendgrid_payload(mail)
+        started = time.perf_counter()
+        client.client.mail.send.post(request_body=payload, timeout=30)
+        posting += time.perf_counter() - started
+    return posting
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subscribers", type=int, default=1_000_000)
-    parser.add_argument("--senders", type=int, default=2, help="sender worker processes (one also dispatches)")
+    parser.add_argument("--senders", type=int, default=3, help="sender worker processes (one also dispatches)")
     parser.add_argument("--timeout", type=float, default=600)
     options = parser.parse_args()
 
@@ -204,6 +239,7 @@ def main() -> None:
 
     issue_id = create_issue(url)
     started, busy_before = time.perf_counter(), machine_busy_seconds()
+    cpu_before = {name: cpu_seconds(p.pid) for name, p in processes.items()}
     accepted, peaks, last_print, first_accept = 0, dict.fromkeys(processes, 0.0), 0.0, None
     while accepted < options.subscribers and time.perf_counter() - started < options.timeout:
         time.sleep(0.5)
@@ -219,8 +255,11 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     stats = fake_stats()
     row = issue_row(url, issue_id)
-    cpu = {name: cpu_seconds(p.pid) for name, p in processes.items() if p.poll() is None}
+    cpu = {name: cpu_seconds(p.pid) - cpu_before[name] for name, p in processes.items() if p.poll() is None}
     busy = machine_busy_seconds() - busy_before
+    for process in workers:
+        process.terminate()  # the reference run has the machine to itself and the fake
+    reference = reference_run(url, issue_id, options.subscribers)
     for process in processes.values():
         process.terminate()
     for process in processes.values():
@@ -235,6 +274,10 @@ def main() -> None:
         f"({stats['duplicates']} addresses twice, refused {stats['refused'] or 'none'})"
     )
     print(f"elapsed: {elapsed:.1f}s  →  {stats['recipients'] / elapsed:,.0f} recipients/s")
+    print(
+        f"reference (prebuilt requests posted from one process, same fake, same run): {reference:.1f}s  →  "
+        f"{options.subscribers / reference:,.0f} recipients/s; the pipeline took {elapsed / reference:.2f}x that"
+    )
     if row["started_at"] and row["completed_at"]:
         print(
             f"issue {row['status']}: {row['sent_count']:,} sent in {row['batch_count']:,} batches, "
@@ -242,7 +285,7 @@ def main() -> None:
         )
     if first_accept is not None:
         print(f"first recipient accepted {first_accept:.1f}s after the issue was scheduled")
-    print("peak resident memory (VmHWM) and CPU time used:")
+    print("peak resident memory (VmHWM) and CPU time used while the clock ran:")
     for name, peak in peaks.items():
         print(f"  {name:14s} {peak:7.1f} MB  {cpu.get(name, 0):6.1f} s CPU")
     print(f"  {'bench':14s} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:7.1f} MB")
