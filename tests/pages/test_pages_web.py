@@ -168,3 +168,21 @@ def test_every_staff_route_refuses_anonymous_visitors(app):
     sign_in_test_client(client, "moderator")
     assert client.get("/staff/deadletters").status_code == 403  # admins only
     assert client.get("/staff/").status_code == 200
+
+
+def test_a_cached_page_is_answered_with_the_same_headers_as_its_first_rendering(app):
+    client = app.test_client()
+    for path in ("/", "/stories?theme=accountability"):
+        first = client.get(path)  # rendered through Flask
+        again = client.get(path)  # answered from the page cache, before Flask
+        head = client.head(path)
+        assert again.data == first.data and head.data == b""
+        for answer in (again, head):
+            assert answer.status_code == 200
+            assert answer.headers["X-Correlation-ID"] != first.headers["X-Correlation-ID"]
+            assert _without_correlation(answer.headers) == _without_correlation(first.headers)
+
+
+def _without_correlation(headers) -> dict[str, str]:
+    # Date is the server's to add (gunicorn dates every answer); werkzeug adds one to Flask's when it runs alone.
+    return {name: value for name, value in headers.items() if name not in ("X-Correlation-ID", "Date")}
