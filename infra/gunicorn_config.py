@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,28 @@ FORWARDED_ALLOW_IPS = settings.declare(
 forwarded_allow_ips = FORWARDED_ALLOW_IPS.read()
 
 
-def on_starting(_server: Any) -> None:
+def on_starting(server: Any) -> None:
+    refuse_a_taken_address(server.cfg.address)
     # The metrics folder must start empty, or a restart would add the previous run's counters to the new ones.
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
         Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def refuse_a_taken_address(addresses: list[Any]) -> None:
+    """With reuse_port the kernel lets a second server share an address someone already listens on (an old
+    server left running would quietly answer half the requests): stop unless the address is free."""
+    for address in addresses:
+        if not isinstance(address, tuple):
+            continue  # a Unix socket: gunicorn itself refuses one in use
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        with socket.socket(family) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed server's TIME_WAITs are fine
+            try:
+                probe.bind(address[:2])
+            except OSError as error:
+                raise SystemExit(f"{address[0]}:{address[1]} is already in use: {error.strerror}") from error
 
 
 def child_exit(server: Any, worker: Any) -> None:
