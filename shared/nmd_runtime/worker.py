@@ -22,7 +22,6 @@ def run_worker(
     subscriptions: list[Subscription],
     *,
     relay: bool = True,
-    relay_batch_size: int = 1000,
     extra_loops: list[Callable[[threading.Event], None]] | None = None,
     stop: threading.Event | None = None,
     health_port: int | None = None,
@@ -36,7 +35,7 @@ def run_worker(
         health = observability.worker_health_server(health_port, [observability.database_check(engine)])
         log.info("worker health on port %s", health.server_address[1])
     try:
-        _run_loops(engine, subscriptions, relay, relay_batch_size, extra_loops, stop)
+        _run_loops(engine, subscriptions, relay, extra_loops, stop)
     finally:
         if health is not None:
             health.shutdown()
@@ -47,13 +46,12 @@ def _run_loops(
     engine: Engine,
     subscriptions: list[Subscription],
     relay: bool,
-    relay_batch_size: int,
     extra_loops: list[Callable[[threading.Event], None]] | None,
     stop: threading.Event,
 ) -> None:
     loops: list[Callable[[threading.Event], None]] = list(extra_loops or [])
     if relay:
-        loops.append(Relay(engine, batch_size=relay_batch_size).run)
+        loops.append(Relay(engine).run)
     loops += [EventConsumer(engine, subscription).run for subscription in subscriptions]
     failed = threading.Event()
     threads = [

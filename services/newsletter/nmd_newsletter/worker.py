@@ -31,9 +31,6 @@ HEALTH_PORT = runtime_settings.declare(
 )
 ROLES = ("mailer", "sender", "events", "sections", "dispatch", "settle")
 SETTLE_INTERVAL = 2.0
-# Our outbox holds batch commands of ~100 kB each: the relay reads fewer rows at a time than its default of 1000,
-# so one read stays a few MB instead of a hundred.
-RELAY_BATCH = 50
 
 
 def subscriptions(backend: Backend, roles: Sequence[str]) -> list[Subscription]:
@@ -117,7 +114,6 @@ def main(argv: Sequence[str] | None = None, stop: threading.Event | None = None)
         engine,
         subscriptions(backend, roles),
         relay=not args.no_relay,
-        relay_batch_size=RELAY_BATCH,
         extra_loops=extra,
         stop=stop,
         health_port=int(HEALTH_PORT.read()),
