@@ -10,25 +10,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import hypothesis
 import pytest
 import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from nmd_partners import lifecycle, links
 from nmd_runtime.staff import sign_in_test_client
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from sqlalchemy import Engine
 
+from tests.api_conformance import exercise, operations
 from tests.partners.conftest import approve, register, verify
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXPECTED = {
     ("GET", "/api/partners"),
     ("POST", "/api/partners"),
@@ -115,26 +107,17 @@ def _run(
     app: Flask, known: dict[str, list[str]], session: Session, only_staff: bool, max_examples: int
 ) -> Counter[tuple[str, int]]:
     seen: Counter[tuple[str, int]] = Counter()
-    schema = schemathesis.openapi.from_wsgi("/partners/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert {(op.method.upper(), op.path) for op in operations} >= EXPECTED
-    for operation in operations:
+    for operation in operations(app, "/partners/openapi.json", EXPECTED):
         if only_staff and not operation.path.startswith("/api/partners/staff"):
             continue
-
-        @settings(
+        statuses = exercise(
+            operation,
             max_examples=max_examples,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
+            strategy=_strategy(operation, known),
+            headers=session.headers,
+            cookies=session.cookies,
         )
-        @hypothesis.given(case=_strategy(operation, known))
-        def call(case: schemathesis.Case) -> None:
-            response = case.call_and_validate(checks=CHECKS, headers=session.headers, cookies=session.cookies)
-            seen[(case.operation.path, response.status_code)] += 1
-
-        call()
+        seen.update({(operation.path, status): count for status, count in statuses.items()})
     return seen
 
 
