@@ -56,41 +56,19 @@ def seed(database_url: str) -> None:
     from nmd_pages.read_models import HANDLERS
     from nmd_pages.worker import prepare
 
+    from tests.event_data import partner_profile, story_data
+
     engine = prepare(database_url)
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
         for n in range(12):
-            partner = {
-                "partner_id": f"bench-p{n}",
-                "name": f"Bench Partner {n}",
-                "slug": f"bench-partner-{n}",
-                "type": "school",
-                "website": None,
-                "country": "GB",
-                "region": None,
-                "size_band": None,
-                "pledge": None,
-                "logo_url": None,
-                "profile_url": f"http://localhost:8080/partner/bench-{n}",
-                "approved_at": now,
+            partner = partner_profile(f"bench-p{n}", f"bench-partner-{n}", f"Bench Partner {n}") | {
+                "approved_at": now
             }
             HANDLERS["partner.approved"](
                 conn, new_event("partner.approved", partner["partner_id"], partner, source="/bench")
             )
-            story = {
-                "story_id": f"bench-s{n}",
-                "slug": f"bench-story-{n}",
-                "title": f"What my mentor did {n}",
-                "body_html": "<p>She listened, then asked the right question.</p>",
-                "credit": "Sam",
-                "role": "mentee",
-                "themes": ["trust_and_rapport"],
-                "partner_name": None,
-                "country": "GB",
-                "photo_url": None,
-                "usage": ["story_wall"],
-                "published_at": now,
-            }
+            story = story_data(f"bench-s{n}", f"bench-story-{n}", f"What my mentor did {n}", published_at=now)
             HANDLERS["story.published"](
                 conn, new_event("story.published", story["story_id"], story, source="/bench")
             )

@@ -97,6 +97,8 @@ class Relay:
         producer_factory: Callable[[], Any] = kafka.producer,
         idle_wait: float = 1.0,
         before_mark: Callable[[list[int]], None] | None = None,
+        keep_published_seconds: float = 7 * 24 * 3600,
+        prune_every: float = 3600.0,
     ) -> None:
         self.engine = engine
         self.batch_size = batch_size
@@ -104,6 +106,9 @@ class Relay:
         self.idle_wait = idle_wait
         # Called with the acknowledged row ids just before they are marked: the fault tests kill the process here.
         self.before_mark = before_mark
+        # Published rows are kept a while (for looking into), then deleted: Kafka is the record of them.
+        self.keep_published_seconds = keep_published_seconds
+        self.prune_every = prune_every
         self._producer: Any = None
         self.published = 0
 
@@ -163,9 +168,14 @@ class Relay:
     def run(self, stop: threading.Event) -> None:
         """Publish until stopped, waking on commit notifications (PostgreSQL) or a short poll (SQLite)."""
         waiter = _CommitWaiter(self.engine)
+        next_prune = 0.0
         try:
             waiter.hold_lock(stop)
             while not stop.is_set():
+                if time.monotonic() >= next_prune:
+                    if pruned := prune_published(self.engine, self.keep_published_seconds):
+                        log.info("outbox: %d rows published long ago deleted", pruned)
+                    next_prune = time.monotonic() + self.prune_every
                 try:
                     moved = self.publish_pending()
                 except (KafkaError, OSError) as error:
@@ -232,7 +242,7 @@ def _has_pending(engine: Engine) -> bool:
         )
 
 
-def prune_published(engine: Engine, older_than_seconds: int = 7 * 24 * 3600) -> int:
+def prune_published(engine: Engine, older_than_seconds: float) -> int:
     """Delete rows published long ago: Kafka is the record of them now."""
     cutoff = datetime.fromtimestamp(time.time() - older_than_seconds, UTC)
     with engine.begin() as conn:

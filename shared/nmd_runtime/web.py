@@ -480,3 +480,14 @@ def rate_limit(limit: int, per_seconds: int, key: str | Callable[[], str] = "rem
         return limited  # type: ignore[return-value]
 
     return decorate
+
+
+def documented_errors(blueprint: flask_smorest.Blueprint, *codes: int) -> Callable[[Any], Any]:
+    """Document the error answers a route gives (our JSON error body), so the OpenAPI document tells the truth."""
+
+    def decorate(view: Any) -> Any:
+        for code in codes:
+            view = blueprint.alt_response(code, response="DEFAULT_ERROR")(view)
+        return view
+
+    return decorate

@@ -6,12 +6,19 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask import Flask
+from nmd_contracts.envelope import from_kafka
 from nmd_contracts.topics import provision
+from nmd_newsletter import sending
+from nmd_newsletter.mail import make_backend
+from nmd_newsletter.tables import subscribers
 from nmd_runtime.kafka import start_group_at_end
+from nmd_runtime.tables import outbox
+from sqlalchemy import insert, select
 from werkzeug.serving import make_server
 
 from tests.fakes.sendgrid_api import FakeSendGrid, _QuietHandler
@@ -116,3 +123,41 @@ def worker(app: Flask, database_url: str, monkeypatch: pytest.MonkeyPatch) -> It
         stop.set()
     for _, thread in stops:
         thread.join(timeout=60)
+
+
+def add_confirmed(engine, count: int, interests: str = "") -> None:
+    """`count` confirmed subscribers with addresses of their own, as if each had signed up and confirmed."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(subscribers),
+            [
+                {
+                    "subscriber_id": str(uuid.uuid4()),
+                    "email": f"p{i}-{uuid.uuid4().hex[:4]}@example.org",
+                    "interests": interests,
+                    "status": "confirmed",
+                    "consent_version": "2026-09-01",
+                    "requested_at": now,
+                    "requests": 1,
+                    "confirmed_at": now,
+                }
+                for i in range(count)
+            ],
+        )
+
+
+def run_commands(engine, seen: set[int]) -> None:
+    """Deliver the batch commands now in the outbox (and not delivered before) to the sender handler."""
+    handle = sending.handler(make_backend())
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox.c.id, outbox.c.value)
+            .where(outbox.c.topic == "newsletter.deliveries")
+            .order_by(outbox.c.id)
+        ).all()
+    for row in rows:
+        if row.id not in seen:
+            seen.add(row.id)
+            with engine.begin() as conn:
+                handle(conn, from_kafka(row.value))

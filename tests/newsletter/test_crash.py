@@ -7,38 +7,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from nmd_newsletter.issues import create_issue, schedule
-from nmd_newsletter.tables import issue_batches, issues, subscribers
-from sqlalchemy import insert, select
+from nmd_newsletter.tables import issue_batches, issues
+from sqlalchemy import select
 
+from tests.newsletter.conftest import add_confirmed
 from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPIENTS = 20_000
-
-
-def add_subscribers(engine, count: int) -> None:
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "subscriber_id": str(uuid.uuid4()),
-            "email": f"crash{i}@example.org",
-            "name": None,
-            "interests": "",
-            "status": "confirmed",
-            "consent_version": "2026-09-01",
-            "requested_at": now,
-            "requests": 1,
-            "confirmed_at": now,
-        }
-        for i in range(count)
-    ]
-    with engine.begin() as conn:
-        conn.execute(insert(subscribers), rows)
 
 
 def start_sender(database_url: str, flag: Path) -> subprocess.Popen:
@@ -59,7 +39,7 @@ def start_sender(database_url: str, flag: Path) -> subprocess.Popen:
 def test_sender_killed_mid_issue_then_restarted_sends_each_recipient_exactly_once(
     app, engine, fake_sendgrid, served, database_url, tmp_path
 ) -> None:
-    add_subscribers(engine, RECIPIENTS)
+    add_confirmed(engine, RECIPIENTS)
     with engine.begin() as conn:
         issue_id = create_issue(
             conn, {"subject": "Crash test", "body_markdown": "Hello", "audience_interests": []}, "tester"

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
-from nmd_contracts.envelope import from_kafka
-from nmd_newsletter import dispatch, issues, sending
-from nmd_newsletter.mail import make_backend
-from nmd_newsletter.tables import issue_batches, subscribers
-from nmd_runtime.tables import outbox
-from sqlalchemy import insert, select
+from nmd_newsletter import dispatch, issues
+from nmd_newsletter.tables import issue_batches
+from sqlalchemy import select
 
-
-def add_confirmed(engine, count: int, interests: str = "") -> None:
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(subscribers),
-            [
-                {
-                    "subscriber_id": str(uuid.uuid4()),
-                    "email": f"p{i}-{uuid.uuid4().hex[:4]}@example.org",
-                    "interests": interests,
-                    "status": "confirmed",
-                    "consent_version": "2026-09-01",
-                    "requested_at": now,
-                    "requests": 1,
-                    "confirmed_at": now,
-                }
-                for i in range(count)
-            ],
-        )
+from tests.newsletter.conftest import add_confirmed, run_commands
 
 
 def scheduled_issue(engine, interests: list[str] | None = None) -> str:
@@ -41,22 +18,6 @@ def scheduled_issue(engine, interests: list[str] | None = None) -> str:
         )
         issues.schedule(conn, issue_id, datetime.now(UTC))
     return issue_id
-
-
-def run_commands(engine, seen: set[int]) -> None:
-    """Deliver the batch commands now in the outbox (and not delivered before) to the sender handler."""
-    handle = sending.handler(make_backend())
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(outbox.c.id, outbox.c.value)
-            .where(outbox.c.topic == "newsletter.deliveries")
-            .order_by(outbox.c.id)
-        ).all()
-    for row in rows:
-        if row.id not in seen:
-            seen.add(row.id)
-            with engine.begin() as conn:
-                handle(conn, from_kafka(row.value))
 
 
 def batch_statuses(engine, issue_id: str) -> list[str]:

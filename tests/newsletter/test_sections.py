@@ -13,6 +13,8 @@ from nmd_newsletter import sections
 from nmd_newsletter.app import create_engine_and_migrate
 from sqlalchemy import Engine
 
+from tests.event_data import partner_profile, story_data
+
 STORY_ID, PARTNER_ID = "story-1", "partner-1"
 
 
@@ -31,20 +33,9 @@ def consume(engine: Engine, event_type: str, subject: str, data: dict[str, Any])
 
 
 def publish(engine: Engine, at: datetime) -> None:
-    story = {
-        "story_id": STORY_ID,
-        "slug": "learning-to-listen",
-        "title": "Learning to listen",
-        "body_html": "<p>x</p>",
-        "credit": "Sam",
-        "role": "mentee",
-        "themes": ["role_model"],
-        "partner_name": None,
-        "country": "GB",
-        "photo_url": None,
-        "usage": ["story_wall", "newsletter"],
-        "published_at": at,
-    }
+    story = story_data(
+        STORY_ID, "learning-to-listen", "Learning to listen", usage=["story_wall", "newsletter"], published_at=at
+    )
     consume(engine, "story.published", STORY_ID, story)
 
 
@@ -71,20 +62,7 @@ def test_a_featured_story_is_stored_and_filtered_by_time_on_sqlite(engine: Engin
 
 def test_an_approved_partner_is_stored_on_sqlite(engine: Engine) -> None:
     now = datetime.now(UTC)
-    partner = {
-        "partner_id": PARTNER_ID,
-        "name": "Leeds Learning Trust",
-        "slug": "leeds-learning-trust",
-        "type": "charity",
-        "website": None,
-        "country": "GB",
-        "region": None,
-        "size_band": None,
-        "pledge": None,
-        "logo_url": None,
-        "profile_url": "https://mentoring.example/partner/leeds-learning-trust",
-        "approved_at": now,
-    }
+    partner = partner_profile(PARTNER_ID, "leeds-learning-trust", "Leeds Learning Trust") | {"approved_at": now}
     consume(engine, "partner.approved", PARTNER_ID, partner)
     with engine.connect() as conn:
         assert [p["name"] for p in sections.sections(conn, now - timedelta(minutes=1))["partners"]] == [

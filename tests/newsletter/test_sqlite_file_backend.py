@@ -10,7 +10,7 @@ from nmd_newsletter import dispatch, issues, sending
 from nmd_newsletter.app import create_app
 from nmd_newsletter.mail import make_backend
 
-from tests.newsletter.test_pause_resume import add_confirmed, run_commands
+from tests.newsletter.conftest import add_confirmed, run_commands
 
 
 def test_an_issue_on_sqlite_becomes_eml_files(tmp_path, monkeypatch) -> None:

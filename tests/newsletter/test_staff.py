@@ -11,6 +11,8 @@ from nmd_contracts.envelope import new_event
 from nmd_newsletter import sections
 from nmd_runtime.staff import sign_in_test_client, staff_routes
 
+from tests.event_data import partner_profile, story_data
+
 
 def test_every_staff_route_refuses_anonymous_and_other_roles(app) -> None:
     rules = staff_routes(app)
@@ -32,40 +34,16 @@ def test_every_staff_route_refuses_anonymous_and_other_roles(app) -> None:
 
 def feed_sections(engine) -> None:
     now = datetime.now(UTC)
-    story = {
-        "story_id": "s1",
-        "slug": "my-first-mentor",
-        "title": "My first mentor",
-        "body_html": "<p>x</p>",
-        "credit": "Priya",
-        "role": "mentee",
-        "themes": ["role_model"],
-        "partner_name": None,
-        "country": "GB",
-        "photo_url": None,
-        "usage": ["story_wall", "newsletter"],
-        "published_at": now,
-    }
-    partner = {
-        "partner_id": "p1",
-        "name": "Leeds Learning Trust",
-        "slug": "leeds-learning-trust",
-        "type": "charity",
-        "website": None,
-        "country": "GB",
-        "region": None,
-        "size_band": None,
-        "pledge": None,
-        "logo_url": None,
-        "profile_url": "https://mentoring.example/partner/leeds-learning-trust",
-        "approved_at": now,
-    }
+    story = story_data(
+        "s1", "my-first-mentor", "My first mentor", usage=["story_wall", "newsletter"], published_at=now
+    )
+    partner = partner_profile("p1", "leeds-learning-trust", "Leeds Learning Trust")
     events = [
         new_event("story.published", "s1", story, source="/stories"),
         new_event(
             "story.featured", "s1", {"story_id": "s1", "featured": True, "changed_at": now}, source="/stories"
         ),
-        new_event("partner.approved", "p1", partner, source="/partners"),
+        new_event("partner.approved", "p1", partner | {"approved_at": now}, source="/partners"),
     ]
     with engine.begin() as conn:
         for event in events:

@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
-from tests.pages.conftest import apply, partner_profile, story_data, unique
+from tests.event_data import partner_profile, story_data
+from tests.pages.conftest import apply, unique
 
 UTC = dt.UTC
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "home.png"

@@ -17,8 +17,9 @@ from nmd_runtime.staff import sign_in_test_client
 from nmd_runtime.tables import outbox
 from sqlalchemy import MetaData, select, text
 
+from tests.event_data import partner_profile
 from tests.kafka_events import TopicReader
-from tests.pages.conftest import apply, partner_profile, unique
+from tests.pages.conftest import apply, unique
 from tests.waiting import wait_for
 
 GB_ADDRESS, FR_ADDRESS, UNLISTED_ADDRESS = "81.2.69.160", "2.16.20.5", "192.0.2.77"

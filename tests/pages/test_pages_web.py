@@ -8,7 +8,8 @@ import re
 from nmd_pages.mentor_roles import ROLES
 from nmd_runtime.staff import sign_in_test_client, staff_routes
 
-from tests.pages.conftest import apply, partner_profile, story_data, unique
+from tests.event_data import partner_profile, story_data
+from tests.pages.conftest import apply, unique
 
 UTC = dt.UTC
 

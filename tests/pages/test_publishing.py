@@ -12,7 +12,8 @@ from moto.server import ThreadedMotoServer
 from nmd_pages import publishing
 from nmd_pages.publishing import FolderTarget, S3Target, StaticPublisher, publish
 
-from tests.pages.conftest import apply, partner_profile, story_data, unique
+from tests.event_data import partner_profile, story_data
+from tests.pages.conftest import apply, unique
 from tests.waiting import wait_for
 
 NOW = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)

@@ -10,7 +10,8 @@ from nmd_pages import directory, story_wall, subscribers
 from nmd_pages.rebuild import rebuild
 from sqlalchemy import delete, select
 
-from tests.pages.conftest import partner_profile, story_data, unique
+from tests.event_data import partner_profile, story_data
+from tests.pages.conftest import unique
 from tests.waiting import wait_for
 
 NOW = dt.datetime(2026, 10, 1, 12, tzinfo=dt.UTC)

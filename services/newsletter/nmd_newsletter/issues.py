@@ -402,17 +402,6 @@ api = ApiBlueprint(
 )
 
 
-def documented_errors(*codes: int) -> Any:
-    """Document the error answers a route gives (our JSON error body), so the OpenAPI document tells the truth."""
-
-    def decorate(view: Any) -> Any:
-        for code in codes:
-            view = api.alt_response(code, response="DEFAULT_ERROR")(view)
-        return view
-
-    return decorate
-
-
 def _api_progress(issue_id: str) -> dict[str, Any]:
     with _engine().connect() as conn:
         try:
@@ -423,7 +412,7 @@ def _api_progress(issue_id: str) -> dict[str, Any]:
 
 @api.get("/issues")
 @staff_required("editor")
-@documented_errors(401, 403)
+@web.documented_errors(api, 401, 403)
 @api.response(200, IssueListSchema)
 def api_issues() -> dict[str, Any]:
     """Every issue with its progress, newest first."""
@@ -438,7 +427,7 @@ def api_issues() -> dict[str, Any]:
 
 @api.post("/issues")
 @staff_required("editor")
-@documented_errors(400, 401, 403)
+@web.documented_errors(api, 400, 401, 403)
 @api.arguments(IssueSchema)
 @api.response(201, IssueRef)
 def api_create(data: dict[str, Any]) -> dict[str, str]:
@@ -449,7 +438,7 @@ def api_create(data: dict[str, Any]) -> dict[str, str]:
 
 @api.get("/issues/<issue_id>")
 @staff_required("editor")
-@documented_errors(401, 403, 404)
+@web.documented_errors(api, 401, 403, 404)
 @api.response(200, ProgressSchema)
 def api_issue(issue_id: str) -> dict[str, Any]:
     """The issue's progress: queued, sent, delivered, bounced, opened, clicked, unsubscribed."""
@@ -458,7 +447,7 @@ def api_issue(issue_id: str) -> dict[str, Any]:
 
 @api.post("/issues/<issue_id>/schedule")
 @staff_required("editor")
-@documented_errors(400, 401, 403, 404, 409)
+@web.documented_errors(api, 400, 401, 403, 404, 409)
 @api.arguments(ScheduleSchema)
 @api.response(200, ProgressSchema)
 def api_schedule(data: dict[str, Any], issue_id: str) -> dict[str, Any]:
@@ -469,7 +458,7 @@ def api_schedule(data: dict[str, Any], issue_id: str) -> dict[str, Any]:
 
 @api.post("/issues/<issue_id>/<any(pause, resume, cancel):action>")
 @staff_required("editor")
-@documented_errors(400, 401, 403, 404, 409)
+@web.documented_errors(api, 400, 401, 403, 404, 409)
 @api.response(200, ProgressSchema)
 def api_move(issue_id: str, action: str) -> dict[str, Any]:
     """Pause, resume or cancel sending."""

@@ -6,6 +6,7 @@ The address stays in this service's database: subscriber events carry only the i
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -235,12 +236,7 @@ def unsubscribe(conn: Connection, subscriber_id: str, method: str, issue_id: str
     if row is None:
         return False
     if row.status in ("confirmed", "pending"):
-        left_at = now()
-        conn.execute(
-            update(subscribers)
-            .where(subscribers.c.subscriber_id == subscriber_id)
-            .values(status="unsubscribed", left_at=left_at, left_reason=method)
-        )
+        left_at = _leave(conn, subscriber_id, "unsubscribed", method)
         publish(
             conn,
             "subscriber.unsubscribed",
@@ -255,12 +251,7 @@ def suppress(conn: Connection, subscriber_id: str, reason: str) -> bool:
     row = _subscriber(conn, subscriber_id)
     if row is None or row.status in ("suppressed", "unsubscribed"):
         return False
-    at = now()
-    conn.execute(
-        update(subscribers)
-        .where(subscribers.c.subscriber_id == subscriber_id)
-        .values(status="suppressed", left_at=at, left_reason=reason)
-    )
+    at = _leave(conn, subscriber_id, "suppressed", reason)
     publish(
         conn,
         "subscriber.suppressed",
@@ -269,6 +260,17 @@ def suppress(conn: Connection, subscriber_id: str, reason: str) -> bool:
         source=SOURCE,
     )
     return True
+
+
+def _leave(conn: Connection, subscriber_id: str, status: str, reason: str) -> datetime:
+    """Mark the subscriber as no longer mailed, saying why; returns when."""
+    left_at = now()
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.subscriber_id == subscriber_id)
+        .values(status=status, left_at=left_at, left_reason=reason)
+    )
+    return left_at
 
 
 def erase(conn: Connection, subscriber_id: str) -> bool:
@@ -431,17 +433,6 @@ def erase_submit(token: str) -> Response:
 api = ApiBlueprint("subscribers", __name__, url_prefix="/api/subscribers", description="Newsletter subscribers")
 
 
-def documented_errors(*codes: int) -> Any:
-    """Document the error answers a route gives (our JSON error body), so the OpenAPI document tells the truth."""
-
-    def decorate(view: Any) -> Any:
-        for code in codes:
-            view = api.alt_response(code, response="DEFAULT_ERROR")(view)
-        return view
-
-    return decorate
-
-
 SENT = {
     "status": "confirmation_sent",
     "message": "If this address can be subscribed, a confirmation email is on its way.",
@@ -457,7 +448,7 @@ def _manage_id(token: str) -> str:
 
 
 @api.post("")
-@documented_errors(429)
+@web.documented_errors(api, 429)
 @api.arguments(SubscribeSchema)
 @api.response(202, MessageSchema)
 @web.rate_limit(10, 3600)
@@ -469,7 +460,7 @@ def api_subscribe(data: dict[str, Any]) -> dict[str, str]:
 
 
 @api.post("/confirm")
-@documented_errors(404, 410)
+@web.documented_errors(api, 404, 410)
 @api.arguments(TokenSchema)
 @api.response(200, MessageSchema)
 def api_confirm(data: dict[str, Any]) -> dict[str, str]:
@@ -483,7 +474,7 @@ def api_confirm(data: dict[str, Any]) -> dict[str, str]:
 
 
 @api.put("/preferences")
-@documented_errors(404, 410)
+@web.documented_errors(api, 404, 410)
 @api.arguments(PreferencesSchema)
 @api.response(200, MessageSchema)
 def api_preferences(data: dict[str, Any]) -> dict[str, str]:
@@ -496,7 +487,7 @@ def api_preferences(data: dict[str, Any]) -> dict[str, str]:
 
 
 @api.post("/unsubscribe")
-@documented_errors(404, 410)
+@web.documented_errors(api, 404, 410)
 @api.arguments(TokenSchema)
 @api.response(200, MessageSchema)
 def api_unsubscribe(data: dict[str, Any]) -> dict[str, str]:
@@ -508,7 +499,7 @@ def api_unsubscribe(data: dict[str, Any]) -> dict[str, str]:
 
 
 @api.post("/erase")
-@documented_errors(404, 410)
+@web.documented_errors(api, 404, 410)
 @api.arguments(TokenSchema)
 @api.response(200, MessageSchema)
 def api_erase(data: dict[str, Any]) -> dict[str, str]:
