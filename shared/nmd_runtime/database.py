@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Insert, MetaData, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 
 from nmd_runtime import settings
 
@@ -36,3 +39,39 @@ def migrate(engine: Engine, *metadatas: MetaData) -> None:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def insert_on_conflict(conn: Connection, table: Table) -> Any:
+    """An INSERT that can say ON CONFLICT (DO NOTHING / DO UPDATE, `excluded`, RETURNING) in the connection's
+    dialect: PostgreSQL and SQLite share that syntax, SQLAlchemy's core INSERT does not have it."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]] | dict[str, Any]) -> int:
+    """INSERT that skips rows whose key exists; returns how many were inserted."""
+    return conn.execute(insert_on_conflict(conn, table).on_conflict_do_nothing(), rows).rowcount
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    values: dict[str, Any],
+    keys: list[str],
+    *,
+    add: dict[str, Any] | None = None,
+    keep: tuple[str, ...] = (),
+) -> None:
+    """Insert `values`, or on a key clash update the row: columns in `add` are incremented by their value,
+    columns in `keep` are left as they were, the rest take the new values."""
+    statement: Insert = insert_on_conflict(conn, table).values(values)
+    changes: dict[str, Any] = {
+        name: statement.excluded[name] for name in values if name not in keys and name not in keep
+    }
+    for name, amount in (add or {}).items():
+        changes[name] = table.c[name] + amount
+    if changes:
+        statement = statement.on_conflict_do_update(index_elements=keys, set_=changes)
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    conn.execute(statement)

@@ -125,26 +125,26 @@ def worker(app: Flask, database_url: str, monkeypatch: pytest.MonkeyPatch) -> It
         thread.join(timeout=60)
 
 
-def add_confirmed(engine, count: int, interests: str = "") -> None:
-    """`count` confirmed subscribers with addresses of their own, as if each had signed up and confirmed."""
-    now = datetime.now(UTC)
+def add_confirmed(engine, count: int, interests: str = "") -> list[str]:
+    """`count` confirmed subscribers with addresses of their own, as if each had signed up and confirmed; their
+    addresses."""
+    now, run = datetime.now(UTC), uuid.uuid4().hex[:6]
+    rows = [
+        {
+            "subscriber_id": str(uuid.uuid4()),
+            "email": f"p{i}-{run}@example.org",
+            "interests": interests,
+            "status": "confirmed",
+            "consent_version": "2026-09-01",
+            "requested_at": now,
+            "requests": 1,
+            "confirmed_at": now,
+        }
+        for i in range(count)
+    ]
     with engine.begin() as conn:
-        conn.execute(
-            insert(subscribers),
-            [
-                {
-                    "subscriber_id": str(uuid.uuid4()),
-                    "email": f"p{i}-{uuid.uuid4().hex[:4]}@example.org",
-                    "interests": interests,
-                    "status": "confirmed",
-                    "consent_version": "2026-09-01",
-                    "requested_at": now,
-                    "requests": 1,
-                    "confirmed_at": now,
-                }
-                for i in range(count)
-            ],
-        )
+        conn.execute(insert(subscribers), rows)
+    return [row["email"] for row in rows]
 
 
 def run_commands(engine, seen: set[int]) -> None:

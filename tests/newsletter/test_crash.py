@@ -39,7 +39,7 @@ def start_sender(database_url: str, flag: Path) -> subprocess.Popen:
 def test_sender_killed_mid_issue_then_restarted_sends_each_recipient_exactly_once(
     app, engine, fake_sendgrid, served, database_url, tmp_path
 ) -> None:
-    add_confirmed(engine, RECIPIENTS)
+    audience = add_confirmed(engine, RECIPIENTS)
     with engine.begin() as conn:
         issue_id = create_issue(
             conn, {"subject": "Crash test", "body_markdown": "Hello", "audience_interests": []}, "tester"
@@ -68,9 +68,9 @@ def test_sender_killed_mid_issue_then_restarted_sends_each_recipient_exactly_onc
         sender.wait(timeout=60)
 
     counts = fake_sendgrid.counts()
-    assert len(counts) == RECIPIENTS, "somebody was skipped"
+    assert set(audience) <= set(counts), "somebody was skipped"
     assert set(counts.values()) == {1}, f"sent twice: {[e for e, n in counts.items() if n > 1][:5]}"
-    assert all(counts[f"crash{i}@example.org"] == 1 for i in range(RECIPIENTS))
+    assert len(counts) == RECIPIENTS
     with engine.connect() as conn:
         batches = conn.execute(select(issue_batches).where(issue_batches.c.issue_id == issue_id)).all()
         sent = conn.execute(select(issues.c.sent_count).where(issues.c.issue_id == issue_id)).scalar()

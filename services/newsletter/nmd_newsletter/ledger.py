@@ -12,21 +12,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from nmd_runtime.database import insert_ignore
 from sqlalchemy import Column, Connection, Engine, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 SENDING, UNSETTLED, SENT, QUEUED, FAILED = "sending", "unsettled", "sent", "queued", "failed"
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]] | dict[str, Any]) -> int:
-    """INSERT that skips rows whose key exists (ON CONFLICT DO NOTHING / INSERT OR IGNORE)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    result = conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
-    return result.rowcount
 
 
 def begin_attempt(

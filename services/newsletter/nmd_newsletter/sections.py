@@ -9,10 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nmd_contracts.envelope import Event
+from nmd_runtime.database import insert_ignore
 from nmd_runtime.settings import env
 from sqlalchemy import Boolean, Column, Connection, DateTime, String, Table, delete, select, update
 
-from nmd_newsletter.ledger import insert_ignore
 from nmd_newsletter.tables import metadata
 
 LONDON = ZoneInfo("Europe/London")

@@ -14,14 +14,13 @@ from flask import Blueprint, current_app, request
 from nmd_contracts.envelope import Event, InvalidEvent
 from nmd_contracts.vocab import SENDGRID_EVENTS
 from nmd_runtime import web
+from nmd_runtime.database import insert_ignore, insert_on_conflict
 from nmd_runtime.outbox import publish
 from nmd_runtime.settings import env
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sqlalchemy import Column, Connection, DateTime, Integer, String, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from nmd_newsletter import SOURCE, subscribing
-from nmd_newsletter.ledger import insert_ignore
 from nmd_newsletter.tables import issue_batches, metadata, subscribers
 from nmd_newsletter.transactional import transactional_sends
 
@@ -101,10 +100,9 @@ def delivery_event_data(raw: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _new_ids(conn: Connection, ids: list[str]) -> set[str]:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     now = datetime.now(UTC)
     statement = (
-        dialect.insert(webhook_events)
+        insert_on_conflict(conn, webhook_events)
         .values([{"sg_event_id": i, "received_at": now} for i in ids])
         .on_conflict_do_nothing()
         .returning(webhook_events.c.sg_event_id)

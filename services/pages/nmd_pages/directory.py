@@ -8,7 +8,7 @@ from flask import Blueprint, abort, render_template, request
 from marshmallow import Schema, ValidationError, fields, validate
 from nmd_contracts.envelope import Event
 from nmd_contracts.vocab import PARTNER_TYPES
-from nmd_runtime import web
+from nmd_runtime import database, web
 from sqlalchemy import Column, Connection, DateTime, Index, String, Table, delete, func, select
 
 from nmd_pages import tables
@@ -58,7 +58,7 @@ def on_partner_listed(conn: Connection, event: Event) -> None:
     }
     # An update keeps the date the partner joined; only an approval sets it.
     keep = ("joined_at",) if event.type == "partner.updated" else ()
-    tables.upsert(conn, partners, values, ["partner_id"], keep=keep)
+    database.upsert(conn, partners, values, ["partner_id"], keep=keep)
     tables.bump_version(conn)
 
 

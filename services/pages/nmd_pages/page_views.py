@@ -30,7 +30,7 @@ import maxminddb
 from flask import Blueprint, current_app, render_template, request
 from marshmallow import Schema, ValidationError, fields, validate
 from nmd_contracts.envelope import Event, new_event
-from nmd_runtime import outbox, settings, web
+from nmd_runtime import database, outbox, settings, web
 from nmd_runtime.staff import staff_required
 from prometheus_client import Counter
 from sqlalchemy import BigInteger, Column, Connection, Date, Engine, Index, String, Table, delete, func, select
@@ -198,7 +198,7 @@ def campaign_day(instant: dt.datetime) -> dt.date:
 def on_page_viewed(conn: Connection, event: Event) -> None:
     viewed_at = tables.instant(event.data["viewed_at"])
     key = {"page": event.data["page"], "day": campaign_day(viewed_at), "country": event.data["country"]}
-    tables.upsert(conn, page_view_counts, key | {"views": 1}, list(key), add={"views": 1})
+    database.upsert(conn, page_view_counts, key | {"views": 1}, list(key), add={"views": 1})
 
 
 def forget_page(conn: Connection, page: str, replacement: str) -> None:
@@ -207,7 +207,7 @@ def forget_page(conn: Connection, page: str, replacement: str) -> None:
     conn.execute(delete(page_view_counts).where(page_view_counts.c.page == page))
     for row in rows:
         key = {"page": replacement, "day": row["day"], "country": row["country"]}
-        tables.upsert(
+        database.upsert(
             conn, page_view_counts, key | {"views": row["views"]}, list(key), add={"views": row["views"]}
         )
 

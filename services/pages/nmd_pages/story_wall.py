@@ -15,7 +15,7 @@ from markupsafe import Markup
 from marshmallow import Schema, ValidationError, fields, validate
 from nmd_contracts.envelope import Event
 from nmd_contracts.vocab import MENTOR_ROLES, STORY_ROLES
-from nmd_runtime import web
+from nmd_runtime import database, web
 from sqlalchemy import (
     Boolean,
     Column,
@@ -89,7 +89,7 @@ def on_story_published(conn: Connection, event: Event) -> None:
         "featured": False,
         "published_at": tables.instant(data["published_at"]),
     }
-    tables.upsert(conn, stories, values, ["story_id"], keep=("featured",))
+    database.upsert(conn, stories, values, ["story_id"], keep=("featured",))
     tables.bump_version(conn)
 
 

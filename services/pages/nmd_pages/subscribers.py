@@ -6,6 +6,7 @@ Kept as a set of ids rather than a running number, so a redelivered or replayed 
 from __future__ import annotations
 
 from nmd_contracts.envelope import Event
+from nmd_runtime import database
 from sqlalchemy import Column, Connection, String, Table, delete, func, select
 
 from nmd_pages import tables
@@ -18,7 +19,7 @@ confirmed_subscribers = Table(
 
 
 def on_confirmed(conn: Connection, event: Event) -> None:
-    tables.upsert(conn, confirmed_subscribers, {"subscriber_id": event.data["subscriber_id"]}, ["subscriber_id"])
+    database.upsert(conn, confirmed_subscribers, {"subscriber_id": event.data["subscriber_id"]}, ["subscriber_id"])
     tables.bump_version(conn)
 
 

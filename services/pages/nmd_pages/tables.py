@@ -8,10 +8,8 @@ moves.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, String, Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 metadata = MetaData()
 
@@ -46,31 +44,6 @@ def read_version(conn: Connection) -> int:
         ).scalar_one_or_none()
         or 0
     )
-
-
-def upsert(
-    conn: Connection,
-    table: Table,
-    values: dict[str, Any],
-    keys: list[str],
-    *,
-    add: dict[str, Any] | None = None,
-    keep: tuple[str, ...] = (),
-) -> None:
-    """Insert `values`, or on a key clash update the row: columns in `add` are incremented by their value,
-    columns in `keep` are left as they were, the rest take the new values."""
-    dialect = postgresql if conn.engine.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(values)
-    changes: dict[str, Any] = {
-        name: statement.excluded[name] for name in values if name not in keys and name not in keep
-    }
-    for name, amount in (add or {}).items():
-        changes[name] = table.c[name] + amount
-    if changes:
-        statement = statement.on_conflict_do_update(index_elements=keys, set_=changes)
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=keys)
-    conn.execute(statement)
 
 
 def instant(value: str | dt.datetime) -> dt.datetime:
